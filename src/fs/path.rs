@@ -1,0 +1,314 @@
+//! Hadoop-style paths: `scheme://authority/absolute/path`, pure logic with no I/O.
+
+use std::fmt;
+
+use super::error::{FsError, FsResult};
+
+/// A file system path with an optional scheme and authority, like Hadoop's `Path`.
+///
+/// The path part is always normalised: absolute paths start with `/`, there are no empty,
+/// `.` or `..` segments and no trailing `/` (except the root itself). A path that climbs
+/// above the root with `..` is rejected, so a path can never escape the tree it names.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Path {
+    scheme: Option<String>,
+    authority: Option<String>,
+    path: String,
+}
+
+impl Path {
+    /// Parses `scheme://authority/path`, `scheme:/path`, `/absolute` or `relative/path`.
+    pub fn parse(input: &str) -> FsResult<Path> {
+        let invalid = |reason: &str| FsError::InvalidPath {
+            path: input.to_string(),
+            reason: reason.to_string(),
+        };
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(invalid("the path is empty"));
+        }
+        if trimmed.contains('\0') {
+            return Err(invalid("the path contains a NUL character"));
+        }
+        let (scheme, rest) = match split_scheme(trimmed) {
+            Some((scheme, rest)) => (Some(scheme.to_ascii_lowercase()), rest),
+            None => (None, trimmed),
+        };
+        let (authority, raw_path) = match rest.strip_prefix("//") {
+            Some(after) => {
+                let end = after.find('/').unwrap_or(after.len());
+                let authority = &after[..end];
+                let path = if end == after.len() {
+                    "/"
+                } else {
+                    &after[end..]
+                };
+                let authority = (!authority.is_empty()).then(|| authority.to_string());
+                (authority, path)
+            }
+            None => (None, rest),
+        };
+        if scheme.is_some() && !raw_path.starts_with('/') {
+            return Err(invalid(
+                "a path with a scheme must be absolute (scheme://authority/path)",
+            ));
+        }
+        let path = normalize(raw_path).map_err(|reason| invalid(&reason))?;
+        Ok(Path {
+            scheme,
+            authority,
+            path,
+        })
+    }
+
+    /// The URI scheme (`hdfs`, `file`, `s3a`...), lower case, if any.
+    pub fn scheme(&self) -> Option<&str> {
+        self.scheme.as_deref()
+    }
+
+    /// The authority (`host:port`, nameservice or bucket), if any.
+    pub fn authority(&self) -> Option<&str> {
+        self.authority.as_deref()
+    }
+
+    /// The normalised path part, e.g. `/seatunnel/checkpoint/1`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// True when the path part starts with `/`.
+    pub fn is_absolute(&self) -> bool {
+        self.path.starts_with('/')
+    }
+
+    /// True for the root directory `/`.
+    pub fn is_root(&self) -> bool {
+        self.path == "/"
+    }
+
+    /// The last segment of the path; empty for the root.
+    pub fn name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or("")
+    }
+
+    /// The parent directory, or `None` for the root and for a single relative segment.
+    pub fn parent(&self) -> Option<Path> {
+        if self.is_root() {
+            return None;
+        }
+        let idx = self.path.rfind('/')?;
+        let parent = if idx == 0 {
+            "/".to_string()
+        } else {
+            self.path[..idx].to_string()
+        };
+        Some(Path {
+            scheme: self.scheme.clone(),
+            authority: self.authority.clone(),
+            path: parent,
+        })
+    }
+
+    /// Appends a relative path (one or more segments) to this path.
+    pub fn join(&self, child: &str) -> FsResult<Path> {
+        if child.starts_with('/') || split_scheme(child).is_some() {
+            return Err(FsError::InvalidPath {
+                path: child.to_string(),
+                reason: format!("cannot append an absolute path to {self}"),
+            });
+        }
+        let combined = if self.path.ends_with('/') {
+            format!("{}{child}", self.path)
+        } else {
+            format!("{}/{child}", self.path)
+        };
+        let path = normalize(&combined).map_err(|reason| FsError::InvalidPath {
+            path: combined.clone(),
+            reason,
+        })?;
+        if !path.starts_with(self.path.trim_end_matches('/')) {
+            return Err(FsError::InvalidPath {
+                path: child.to_string(),
+                reason: format!("climbs out of {self}"),
+            });
+        }
+        Ok(Path {
+            scheme: self.scheme.clone(),
+            authority: self.authority.clone(),
+            path,
+        })
+    }
+
+    /// Makes this path fully qualified against `default_fs` (the value of `fs.defaultFS`).
+    ///
+    /// A path with a scheme is returned as is; a path without one takes the scheme and
+    /// authority of `default_fs`; a relative path is taken relative to the root of `default_fs`.
+    pub fn qualify(&self, default_fs: &Path) -> Path {
+        if self.scheme.is_some() {
+            return self.clone();
+        }
+        let path = if self.is_absolute() {
+            self.path.clone()
+        } else {
+            format!("/{}", self.path)
+        };
+        Path {
+            scheme: default_fs.scheme.clone(),
+            authority: default_fs.authority.clone(),
+            path,
+        }
+    }
+
+    /// The root of the file system this path lives on (same scheme and authority, path `/`).
+    pub fn root(&self) -> Path {
+        Path {
+            scheme: self.scheme.clone(),
+            authority: self.authority.clone(),
+            path: "/".to_string(),
+        }
+    }
+
+    /// True when `self` equals `ancestor` or lies beneath it (same scheme and authority).
+    pub fn starts_with(&self, ancestor: &Path) -> bool {
+        if self.scheme != ancestor.scheme || self.authority != ancestor.authority {
+            return false;
+        }
+        ancestor.is_root()
+            || self.path == ancestor.path
+            || self
+                .path
+                .strip_prefix(&ancestor.path)
+                .is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.scheme, &self.authority) {
+            (Some(scheme), Some(authority)) => write!(f, "{scheme}://{authority}{}", self.path),
+            (Some(scheme), None) => write!(f, "{scheme}://{}", self.path),
+            (None, _) => f.write_str(&self.path),
+        }
+    }
+}
+
+impl fmt::Debug for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Path({self})")
+    }
+}
+
+impl std::str::FromStr for Path {
+    type Err = FsError;
+    fn from_str(s: &str) -> FsResult<Path> {
+        Path::parse(s)
+    }
+}
+
+/// Splits `scheme:rest` when the text before the first `:` is a valid URI scheme.
+fn split_scheme(input: &str) -> Option<(&str, &str)> {
+    let colon = input.find(':')?;
+    let scheme = &input[..colon];
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    // A single letter before ':' would be a Windows drive; no scheme is one letter long.
+    let valid = first.is_ascii_alphabetic()
+        && scheme.len() > 1
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then(|| (scheme, &input[colon + 1..]))
+}
+
+/// Normalises a path part: collapses separators, resolves `.` and `..`, drops the trailing `/`.
+fn normalize(raw: &str) -> Result<String, String> {
+    let absolute = raw.starts_with('/');
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in raw.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                if segments.pop().is_none() {
+                    return Err("the path climbs above its root with '..'".to_string());
+                }
+            }
+            other => segments.push(other),
+        }
+    }
+    let joined = segments.join("/");
+    Ok(match (absolute, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_string(),
+        (false, false) => joined,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_full_uris() {
+        let p = Path::parse("hdfs://ns1/seatunnel/checkpoint/").unwrap();
+        assert_eq!(p.scheme(), Some("hdfs"));
+        assert_eq!(p.authority(), Some("ns1"));
+        assert_eq!(p.path(), "/seatunnel/checkpoint");
+        assert_eq!(p.to_string(), "hdfs://ns1/seatunnel/checkpoint");
+        let local = Path::parse("file:///tmp/x").unwrap();
+        assert_eq!(local.authority(), None);
+        assert_eq!(local.to_string(), "file:///tmp/x");
+        assert_eq!(Path::parse("file:/tmp/x").unwrap(), local);
+        assert_eq!(Path::parse("s3a://bucket").unwrap().path(), "/");
+    }
+
+    #[test]
+    fn qualifies_against_default_fs() {
+        let fs = Path::parse("hdfs://127.0.0.1:9000").unwrap();
+        let p = Path::parse("/a/b").unwrap().qualify(&fs);
+        assert_eq!(p.to_string(), "hdfs://127.0.0.1:9000/a/b");
+        let rel = Path::parse("a/b").unwrap().qualify(&fs);
+        assert_eq!(rel.to_string(), "hdfs://127.0.0.1:9000/a/b");
+        let other = Path::parse("file:///x").unwrap();
+        assert_eq!(other.qualify(&fs), other);
+    }
+
+    #[test]
+    fn rejects_escapes_and_garbage() {
+        assert!(Path::parse("/../etc").is_err());
+        assert!(Path::parse("").is_err());
+        assert!(Path::parse("hdfs:relative").is_err());
+        let base = Path::parse("/ns/job").unwrap();
+        assert!(base.join("../../etc").is_err());
+        assert!(base.join("/abs").is_err());
+        assert_eq!(base.join("a/./b").unwrap().path(), "/ns/job/a/b");
+    }
+
+    #[test]
+    fn parent_name_and_ancestry() {
+        let p = Path::parse("s3a://b/x/y.ser").unwrap();
+        assert_eq!(p.name(), "y.ser");
+        assert_eq!(p.parent().unwrap().to_string(), "s3a://b/x");
+        assert_eq!(
+            p.parent().unwrap().parent().unwrap().to_string(),
+            "s3a://b/"
+        );
+        assert!(p.starts_with(&Path::parse("s3a://b/x").unwrap()));
+        assert!(!p.starts_with(&Path::parse("s3a://b/x/y").unwrap()));
+        assert!(!p.starts_with(&Path::parse("s3a://c/x").unwrap()));
+        assert!(Path::parse("/").unwrap().parent().is_none());
+    }
+
+    proptest! {
+        #[test]
+        fn display_parse_roundtrip(segs in proptest::collection::vec("[a-z0-9_.-]{1,8}", 0..6)) {
+            let segs: Vec<_> = segs.into_iter().filter(|s| s != "." && s != "..").collect();
+            let text = format!("hdfs://nn:8020/{}", segs.join("/"));
+            let p = Path::parse(&text).unwrap();
+            prop_assert_eq!(Path::parse(&p.to_string()).unwrap(), p.clone());
+            for s in &segs {
+                let child = p.join(s).unwrap();
+                prop_assert_eq!(child.parent().unwrap(), p.clone());
+                prop_assert_eq!(child.name(), s.as_str());
+            }
+        }
+    }
+}

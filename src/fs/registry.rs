@@ -1,0 +1,93 @@
+//! The registry from URI scheme to file system backend; users can register their own.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{FileSystem, FsError, FsResult, Path};
+use crate::conf::Configuration;
+
+/// Builds file system instances for one or more URI schemes.
+#[async_trait]
+pub trait FileSystemFactory: Send + Sync {
+    /// The schemes this factory serves, lower case (e.g. `["s3a", "s3"]`).
+    fn schemes(&self) -> Vec<String>;
+
+    /// Creates a file system for the root `root` (scheme and authority; path `/`) with the
+    /// effective Hadoop configuration `conf`.
+    async fn create(&self, root: &Path, conf: &Configuration) -> FsResult<Arc<dyn FileSystem>>;
+}
+
+/// Maps URI schemes to factories.
+#[derive(Clone, Default)]
+pub struct FileSystemRegistry {
+    factories: BTreeMap<String, Arc<dyn FileSystemFactory>>,
+}
+
+impl std::fmt::Debug for FileSystemRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileSystemRegistry")
+            .field("schemes", &self.factories.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl FileSystemRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A registry with every backend compiled into this build (`file`, and `hdfs`, `s3a`/`s3`,
+    /// `oss` when their features are on).
+    pub fn with_builtins() -> Self {
+        let mut registry = Self::new();
+        registry.replace(Arc::new(super::local::LocalFileSystemFactory));
+        registry
+    }
+
+    /// Registers a factory; [`FsError::Config`] when one of its schemes is taken already.
+    pub fn register(&mut self, factory: Arc<dyn FileSystemFactory>) -> FsResult<()> {
+        for scheme in factory.schemes() {
+            if self.factories.contains_key(&scheme) {
+                return Err(FsError::Config {
+                    key: format!("fs.{scheme}.impl"),
+                    message: format!("a file system is already registered for scheme {scheme:?}"),
+                });
+            }
+        }
+        self.replace(factory);
+        Ok(())
+    }
+
+    /// Registers a factory, replacing whatever served its schemes before.
+    pub fn replace(&mut self, factory: Arc<dyn FileSystemFactory>) {
+        for scheme in factory.schemes() {
+            self.factories
+                .insert(scheme.to_ascii_lowercase(), factory.clone());
+        }
+    }
+
+    /// The registered schemes, sorted.
+    pub fn schemes(&self) -> Vec<String> {
+        self.factories.keys().cloned().collect()
+    }
+
+    /// Creates the file system serving `uri`'s scheme and authority.
+    pub async fn get(&self, uri: &Path, conf: &Configuration) -> FsResult<Arc<dyn FileSystem>> {
+        let scheme = uri.scheme().ok_or_else(|| FsError::InvalidPath {
+            path: uri.to_string(),
+            reason: "a file system URI needs a scheme (file://, hdfs://, s3a://, oss://)"
+                .to_string(),
+        })?;
+        let factory = self
+            .factories
+            .get(scheme)
+            .ok_or_else(|| FsError::UnknownScheme {
+                scheme: scheme.to_string(),
+                known: self.schemes().join(", "),
+            })?;
+        factory.create(&uri.root(), conf).await
+    }
+}

@@ -1,0 +1,8 @@
+//! `ckpt`: checkpoint storage for stream and batch engines, compatible with Apache SeaTunnel's
+//! engine checkpoint storage (same configuration, layout and file encoding), on local disk,
+//! HDFS (native, no JVM), S3 and Aliyun OSS.
+
+#![warn(missing_docs)]
+
+pub mod conf;
+pub mod fs;
