@@ -44,20 +44,19 @@ pub fn parse_site_xml(xml: &str, file: &str) -> Result<Configuration, ConfError>
                 let decoded = text
                     .decode()
                     .map_err(|e| err(format!("bad text at byte {position}: {e}")))?;
-                let unescaped = quick_xml::escape::unescape(&decoded)
-                    .map_err(|e| err(format!("bad text at byte {position}: {e}")))?
-                    .into_owned();
-                match stack.last().map(String::as_str) {
-                    Some("name") => name = Some(unescaped),
-                    Some("value") => value = Some(unescaped),
-                    _ => {}
-                }
+                append_text(&stack, &mut name, &mut value, &decoded);
+            }
+            Ok(Event::GeneralRef(reference)) => {
+                let entity = reference
+                    .decode()
+                    .map_err(|e| err(format!("bad entity at byte {position}: {e}")))?;
+                let resolved = resolve_entity(&entity)
+                    .ok_or_else(|| err(format!("unknown entity &{entity}; at byte {position}")))?;
+                append_text(&stack, &mut name, &mut value, &resolved);
             }
             Ok(Event::CData(cdata)) => {
                 let text = String::from_utf8_lossy(&cdata).into_owned();
-                if stack.last().map(String::as_str) == Some("value") {
-                    value = Some(text);
-                }
+                append_text(&stack, &mut name, &mut value, &text);
             }
             Ok(_) => {}
         }
@@ -66,6 +65,42 @@ pub fn parse_site_xml(xml: &str, file: &str) -> Result<Configuration, ConfError>
         return Err(err(format!("unclosed element <{}>", stack.join("><"))));
     }
     Ok(conf)
+}
+
+fn append_text(
+    stack: &[String],
+    name: &mut Option<String>,
+    value: &mut Option<String>,
+    text: &str,
+) {
+    let slot = match stack.last().map(String::as_str) {
+        Some("name") => name,
+        Some("value") => value,
+        _ => return,
+    };
+    slot.get_or_insert_with(String::new).push_str(text);
+}
+
+fn resolve_entity(entity: &str) -> Option<String> {
+    let predefined = match entity {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        _ => None,
+    };
+    let numeric = || {
+        let code = match entity
+            .strip_prefix("#x")
+            .or_else(|| entity.strip_prefix("#X"))
+        {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => entity.strip_prefix('#')?.parse().ok()?,
+        };
+        char::from_u32(code)
+    };
+    predefined.or_else(numeric).map(String::from)
 }
 
 /// Reads and parses one site file.
@@ -105,13 +140,13 @@ mod tests {
     <value>nn1,nn2</value>
     <final>true</final>
   </property>
-  <property><name>escaped</name><value>a&amp;b</value></property>
+  <property><name>escaped</name><value>a&amp;b&#65;</value></property>
   <property><name>empty</name><value></value></property>
 </configuration>"#;
         let conf = parse_site_xml(xml, "core-site.xml").unwrap();
         assert_eq!(conf.get("fs.defaultFS"), Some("hdfs://ns1"));
         assert_eq!(conf.get("dfs.ha.namenodes.ns1"), Some("nn1,nn2"));
-        assert_eq!(conf.get("escaped"), Some("a&b"));
+        assert_eq!(conf.get("escaped"), Some("a&bA"));
         assert_eq!(conf.get("empty"), None);
     }
 
