@@ -2,7 +2,8 @@
 # Install (first run only) and start the S3 test servers, then print `export` lines for the tests:
 #     eval "$(testenv/s3/up.sh)"
 # Idempotent: servers already running are reused; a second run takes well under a second.
-# MinIO is started when its binary is installed; CKPT_TESTENV_MINIO=1 also tries to build it.
+# MinIO is built once (a failed build is remembered and not retried) and started after the
+# others; CKPT_TESTENV_MINIO=0 skips it.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$HERE/common.sh"
@@ -26,7 +27,7 @@ wait "$ls_pid" || { log "LocalStack failed to start"; rc=1; }
 wait "$s3s_pid" || { log "s3s-fs failed to start"; rc=1; }
 
 minio=0
-if [ "${CKPT_TESTENV_MINIO:-0}" = 1 ] || [ -x "$CKPT_TESTENV_HOME/minio/bin/minio" ]; then
+if [ "${CKPT_TESTENV_MINIO:-1}" != 0 ]; then
     if "$HERE/minio.sh" start >&2; then
         minio=1
     else
