@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-pub use plugin::{KerberosLogin, PluginConfig, StorageType};
+pub use plugin::{
+    DEFAULT_NAMESPACE, HADOOP_KEY_PREFIX, KERBEROS_KEYTAB_KEY, KERBEROS_PRINCIPAL_KEY,
+    KerberosLogin, PluginConfig, StorageType,
+};
 pub use redact::{REDACTED, is_secret_key, redact_value};
 pub use site::{load_site_file, load_site_files, parse_site_xml};
 pub use value::{parse_bool, parse_duration, parse_size};

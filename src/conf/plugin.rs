@@ -11,6 +11,10 @@ use crate::fs::Path;
 
 /// Prefix that carries raw Hadoop keys through plugin-config (`seatunnel.hadoop.X` → `X`).
 pub const HADOOP_KEY_PREFIX: &str = "seatunnel.hadoop.";
+/// Hadoop-configuration key carrying the Kerberos client principal to the HDFS backend.
+pub const KERBEROS_PRINCIPAL_KEY: &str = "ckpt.kerberos.principal";
+/// Hadoop-configuration key carrying the Kerberos keytab path to the HDFS backend.
+pub const KERBEROS_KEYTAB_KEY: &str = "ckpt.kerberos.keytab";
 /// The namespace used when plugin-config sets none (Java's default).
 pub const DEFAULT_NAMESPACE: &str = "/seatunnel/checkpoint/";
 
@@ -183,10 +187,16 @@ impl PluginConfig {
         }
 
         let kerberos = kerberos_login(plugin)?;
-        if kerberos.is_some() && storage_type != StorageType::Hdfs {
-            warnings.push(format!(
+        match &kerberos {
+            Some(_) if storage_type != StorageType::Hdfs => warnings.push(format!(
                 "kerberosPrincipal/kerberosKeytab are only used with storage.type hdfs; ignored for {storage_type}"
-            ));
+            )),
+            Some(login) => {
+                hadoop.set("hadoop.security.authentication", "kerberos");
+                hadoop.set(KERBEROS_PRINCIPAL_KEY, login.principal.clone());
+                hadoop.set(KERBEROS_KEYTAB_KEY, login.keytab.display().to_string());
+            }
+            None => {}
         }
         Ok(PluginConfig {
             storage_type,
@@ -433,6 +443,15 @@ mod tests {
             assert_eq!(login.principal, "ckpt@EXAMPLE.COM");
             assert_eq!(login.keytab, PathBuf::from("/etc/ckpt.keytab"));
             assert!(!pc.hadoop.contains(keytab_key));
+            assert_eq!(
+                pc.hadoop.get(KERBEROS_PRINCIPAL_KEY),
+                Some("ckpt@EXAMPLE.COM")
+            );
+            assert_eq!(pc.hadoop.get(KERBEROS_KEYTAB_KEY), Some("/etc/ckpt.keytab"));
+            assert_eq!(
+                pc.hadoop.get("hadoop.security.authentication"),
+                Some("kerberos")
+            );
         }
         let mut m = map(&base);
         m.insert("kerberosPrincipal".into(), "ckpt@EXAMPLE.COM".into());

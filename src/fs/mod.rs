@@ -10,9 +10,19 @@
 //! - Missing parents are created by `create` and `mkdirs`.
 
 mod error;
+#[cfg(feature = "hdfs")]
+pub mod hdfs;
+#[cfg(feature = "kerberos")]
+pub mod kerberos;
 pub mod local;
+#[cfg(feature = "oss")]
+pub mod oss;
 mod path;
 mod registry;
+#[cfg(any(feature = "hdfs", feature = "s3", feature = "oss"))]
+pub mod retry;
+#[cfg(feature = "s3")]
+pub mod s3;
 
 use std::fmt::Debug;
 use std::time::SystemTime;

@@ -44,6 +44,12 @@ impl FileSystemRegistry {
     pub fn with_builtins() -> Self {
         let mut registry = Self::new();
         registry.replace(Arc::new(super::local::LocalFileSystemFactory));
+        #[cfg(feature = "hdfs")]
+        registry.replace(Arc::new(super::hdfs::HdfsFileSystemFactory::default()));
+        #[cfg(feature = "s3")]
+        registry.replace(Arc::new(super::s3::S3FileSystemFactory::default()));
+        #[cfg(feature = "oss")]
+        registry.replace(Arc::new(super::oss::OssFileSystemFactory::default()));
         registry
     }
 

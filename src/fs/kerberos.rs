@@ -1,0 +1,1 @@
+//! Placeholder: being written (see the open issues); compiled only with its feature.
