@@ -125,7 +125,10 @@ public final class MiniCluster {
         } finally {
             mc.stop();
         }
-        System.exit(rc);
+        out.flush();
+        System.err.flush();
+        // halt: Hadoop's shutdown hooks could wait on threads of an already stopped cluster
+        Runtime.getRuntime().halt(rc);
     }
 
     // ------------------------------------------------------------------ start-up
@@ -160,6 +163,11 @@ public final class MiniCluster {
         conf.setLong("dfs.heartbeat.interval", 1);
         conf.setInt("dfs.namenode.heartbeat.recheck-interval", 5000);
         conf.setLong("dfs.namenode.stale.datanode.interval", 5000);
+        // Give up on a killed NameNode quickly (DataNodes otherwise retry for long, which also
+        // stalls their shutdown).
+        conf.setInt("ipc.client.connect.max.retries", 2);
+        conf.setInt("ipc.client.connect.retry.interval", 200);
+        conf.setInt("ipc.client.connect.timeout", 2000);
         // Everything on loopback, ephemeral ports.
         conf.set("dfs.namenode.http-address", "127.0.0.1:0");
         conf.set("dfs.namenode.https-address", "127.0.0.1:0");
@@ -263,7 +271,7 @@ public final class MiniCluster {
                 + "  forwardable = true\n"
                 + "\n[realms]\n"
                 + "  " + realm + " = {\n"
-                + "    kdc = tcp/127.0.0.1:" + kdc.getPort() + "\n"
+                + "    kdc = 127.0.0.1:" + kdc.getPort() + "\n"
                 + "  }\n"
                 + "\n[domain_realm]\n"
                 + "  localhost = " + realm + "\n"
@@ -571,10 +579,22 @@ public final class MiniCluster {
     private synchronized void stop() {
         if (stopped) return;
         stopped = true;
+        Thread sd = new Thread(() -> {
+            try {
+                if (cluster != null) cluster.shutdown(true);
+            } catch (Throwable e) {
+                System.err.println("hdfs-testenv: cluster shutdown: " + e);
+            }
+        }, "hdfs-testenv-shutdown");
+        sd.setDaemon(true);
+        sd.start();
         try {
-            if (cluster != null) cluster.shutdown(true);
-        } catch (Throwable t) {
-            System.err.println("hdfs-testenv: cluster shutdown: " + t);
+            sd.join(30_000);
+        } catch (InterruptedException ignored) {
+            Thread.currentThread().interrupt();
+        }
+        if (sd.isAlive()) {
+            System.err.println("hdfs-testenv: cluster shutdown still running after 30 s; exiting anyway");
         }
         try {
             if (kdc != null) kdc.stop();
