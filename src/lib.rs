@@ -4,5 +4,6 @@
 
 #![warn(missing_docs)]
 
+pub mod checkpoint;
 pub mod conf;
 pub mod fs;

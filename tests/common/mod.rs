@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod checkpoint_suite;
 pub mod conformance;
 
 /// Called when a test's server or tool is missing: fails the test with `what` (so CI can never

@@ -1,0 +1,682 @@
+//! [`FileStorage`]: SeaTunnel-compatible checkpoint storage over any [`FileSystem`].
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::TryStreamExt;
+use tracing::{debug, info, warn};
+
+use super::codec::{self, CodecError, Integrity};
+use super::layout::{self, CheckpointFileName};
+use super::{CheckpointError, CheckpointResult, CheckpointStorage, PipelineState};
+use crate::fs::local::LOCAL_TEMP_SUFFIX;
+use crate::fs::{FileStatus, FileSystem, FsError, Path};
+
+/// Tuning of a [`FileStorage`].
+#[derive(Debug, Clone)]
+pub struct FileStorageOptions {
+    /// Keep at most this many checkpoints per job and pipeline (newest by Java's ordering);
+    /// `None` keeps everything.
+    pub max_retained: Option<usize>,
+    /// Append the CRC32C integrity field (Java readers skip it).
+    pub checksum: bool,
+    /// Temporary files younger than this are assumed to belong to a store in progress and are
+    /// left alone by [`FileStorage::prune`].
+    pub temp_grace: Duration,
+}
+
+impl Default for FileStorageOptions {
+    fn default() -> Self {
+        Self {
+            max_retained: Some(20),
+            checksum: true,
+            temp_grace: Duration::from_secs(600),
+        }
+    }
+}
+
+/// How a store becomes visible, chosen from the backend's capabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommitProtocol {
+    /// Write `<name>.sertmp`, close, rename to `<name>.ser` (HDFS, local: as the Java engine does).
+    TempAndRename,
+    /// One conditional create of `<name>.ser` (object stores, where rename is a copy).
+    ConditionalWrite,
+}
+
+/// A stored checkpoint.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StoredCheckpoint {
+    /// The committed file.
+    pub path: String,
+    /// Size in bytes.
+    pub len: u64,
+    /// Files retention removed right after this store.
+    pub pruned: Vec<String>,
+}
+
+/// A checkpoint file found in the listing (not decoded).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CheckpointEntry {
+    /// The job.
+    pub job_id: String,
+    /// The parsed name.
+    pub name: CheckpointFileName,
+    /// The file.
+    pub path: String,
+    /// Size in bytes.
+    pub len: u64,
+}
+
+/// A checkpoint passed over during a restore, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SkippedCheckpoint {
+    /// The file.
+    pub path: String,
+    /// Why it could not be used.
+    pub reason: String,
+}
+
+/// The outcome of restoring one pipeline.
+#[derive(Debug, Clone)]
+pub struct Restore {
+    /// The pipeline.
+    pub pipeline_id: i32,
+    /// The restored state; `None` when no readable checkpoint exists.
+    pub state: Option<PipelineState>,
+    /// The file it came from.
+    pub path: Option<String>,
+    /// Whether that file's checksum was verified.
+    pub integrity: Option<Integrity>,
+    /// Newer files that were skipped because they are corrupt, newest first.
+    pub skipped: Vec<SkippedCheckpoint>,
+}
+
+/// What [`FileStorage::prune`] removed.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct PruneReport {
+    /// Checkpoints beyond `max-retained`.
+    pub checkpoints: Vec<String>,
+    /// Leftover temporary files of interrupted stores.
+    pub temp_files: Vec<String>,
+}
+
+/// The state of one file found by [`FileStorage::verify`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum VerifyStatus {
+    /// Decodes, and its content matches its name.
+    Ok {
+        /// Checksum verified or absent.
+        integrity: Integrity,
+    },
+    /// A checkpoint name whose content cannot be used.
+    Corrupt {
+        /// Why.
+        reason: String,
+    },
+    /// A leftover temporary file.
+    Temp,
+    /// Something that is not part of the layout.
+    Foreign,
+}
+
+/// One file seen by [`FileStorage::verify`].
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VerifyEntry {
+    /// The file or directory.
+    pub path: String,
+    /// Its state.
+    #[serde(flatten)]
+    pub status: VerifyStatus,
+}
+
+/// The result of [`FileStorage::verify`].
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct VerifyReport {
+    /// Every file seen.
+    pub entries: Vec<VerifyEntry>,
+}
+
+impl VerifyReport {
+    /// True when no file is corrupt or foreign.
+    pub fn is_clean(&self) -> bool {
+        self.entries
+            .iter()
+            .all(|e| matches!(e.status, VerifyStatus::Ok { .. } | VerifyStatus::Temp))
+    }
+}
+
+/// Checkpoint storage in SeaTunnel's layout over any file system.
+#[derive(Debug)]
+pub struct FileStorage {
+    fs: Arc<dyn FileSystem>,
+    namespace: Path,
+    options: FileStorageOptions,
+    protocol: CommitProtocol,
+    last_millis: AtomicU64,
+}
+
+impl FileStorage {
+    /// Storage under `namespace` (a directory on `fs`; `<namespace>/<jobId>/<file>.ser`).
+    pub fn new(fs: Arc<dyn FileSystem>, namespace: Path, options: FileStorageOptions) -> Self {
+        let protocol = if fs.capabilities().atomic_rename {
+            CommitProtocol::TempAndRename
+        } else {
+            CommitProtocol::ConditionalWrite
+        };
+        Self {
+            fs,
+            namespace,
+            options,
+            protocol,
+            last_millis: AtomicU64::new(0),
+        }
+    }
+
+    /// The namespace directory.
+    pub fn namespace(&self) -> &Path {
+        &self.namespace
+    }
+
+    /// The file system.
+    pub fn file_system(&self) -> &Arc<dyn FileSystem> {
+        &self.fs
+    }
+
+    /// The options.
+    pub fn options(&self) -> &FileStorageOptions {
+        &self.options
+    }
+
+    /// The commit protocol in use.
+    pub fn commit_protocol(&self) -> CommitProtocol {
+        self.protocol
+    }
+
+    fn job_dir(&self, job_id: &str) -> CheckpointResult<Path> {
+        layout::validate_job_id(job_id)?;
+        Ok(self.namespace.join(job_id)?)
+    }
+
+    /// Wall-clock millis, strictly increasing within this process so that a later store of
+    /// this storage always sorts as newer.
+    fn next_millis(&self) -> u64 {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let mut last = self.last_millis.load(Ordering::Relaxed);
+        loop {
+            let next = now.max(last + 1);
+            match self
+                .last_millis
+                .compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return next,
+                Err(actual) => last = actual,
+            }
+        }
+    }
+
+    /// Ids of the jobs that have a directory in the namespace, ascending.
+    pub async fn list_jobs(&self) -> CheckpointResult<Vec<String>> {
+        let entries = match self.fs.list_status(&self.namespace).await {
+            Ok(entries) => entries,
+            Err(e) if e.is_not_found() => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut jobs: Vec<String> = entries
+            .into_iter()
+            .filter(|e| e.is_dir && layout::validate_job_id(e.path.name()).is_ok())
+            .map(|e| e.path.name().to_string())
+            .collect();
+        jobs.sort_by_key(|j| (j.len(), j.clone()));
+        Ok(jobs)
+    }
+
+    async fn job_listing(&self, job_id: &str) -> CheckpointResult<Vec<FileStatus>> {
+        let dir = self.job_dir(job_id)?;
+        match self.fs.list_status_stream(&dir).try_collect().await {
+            Ok(entries) => Ok(entries),
+            Err(e) if e.is_not_found() => Ok(Vec::new()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The committed checkpoint files of a job (names only, not decoded), newest first.
+    pub async fn list_checkpoints(&self, job_id: &str) -> CheckpointResult<Vec<CheckpointEntry>> {
+        let mut entries: Vec<CheckpointEntry> = self
+            .job_listing(job_id)
+            .await?
+            .into_iter()
+            .filter(|s| !s.is_dir)
+            .filter_map(|s| {
+                CheckpointFileName::parse(s.path.name()).map(|name| CheckpointEntry {
+                    job_id: job_id.to_string(),
+                    name,
+                    path: s.path.to_string(),
+                    len: s.len,
+                })
+            })
+            .collect();
+        entries.sort_by(|a, b| CheckpointFileName::newest_first(&a.name, &b.name));
+        Ok(entries)
+    }
+
+    /// Reads and decodes one checkpoint file, checking that its content matches its name.
+    async fn read_entry(&self, entry: &CheckpointEntry) -> CheckpointResult<(PipelineState, Integrity)> {
+        let path = Path::parse(&entry.path)?;
+        let data = self.fs.read(&path).await?;
+        decode_checked(&data, &entry.job_id, &entry.name).map_err(|source| CheckpointError::Corrupt {
+            path: entry.path.clone(),
+            source,
+        })
+    }
+
+    /// Restores the newest readable checkpoint of a pipeline. Corrupt or truncated newer files
+    /// are skipped with a warning naming them, and reported in [`Restore::skipped`]. File
+    /// system errors (unreachable storage, permissions) are returned, never skipped, so an
+    /// outage cannot silently restore an older state.
+    pub async fn restore_latest(&self, job_id: &str, pipeline_id: i32) -> CheckpointResult<Restore> {
+        layout::validate_pipeline_id(pipeline_id)?;
+        let entries = self.list_checkpoints(job_id).await?;
+        self.restore_from(job_id, pipeline_id, &entries).await
+    }
+
+    async fn restore_from(&self, job_id: &str, pipeline_id: i32, entries: &[CheckpointEntry]) -> CheckpointResult<Restore> {
+        let mut skipped = Vec::new();
+        for entry in entries.iter().filter(|e| e.name.pipeline_id == pipeline_id) {
+            match self.read_entry(entry).await {
+                Ok((state, integrity)) => {
+                    return Ok(Restore {
+                        pipeline_id,
+                        state: Some(state),
+                        path: Some(entry.path.clone()),
+                        integrity: Some(integrity),
+                        skipped,
+                    });
+                }
+                Err(CheckpointError::Corrupt { path, source }) => {
+                    warn!(%path, reason = %source, job_id, pipeline_id, "skipping unreadable checkpoint; falling back to an older one");
+                    skipped.push(SkippedCheckpoint {
+                        path,
+                        reason: source.to_string(),
+                    });
+                }
+                Err(CheckpointError::Fs(e)) if e.is_not_found() => {
+                    debug!(path = %entry.path, "checkpoint vanished while restoring (pruned concurrently)");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Restore {
+            pipeline_id,
+            state: None,
+            path: None,
+            integrity: None,
+            skipped,
+        })
+    }
+
+    /// Restores every pipeline of a job (see [`FileStorage::restore_latest`]).
+    pub async fn restore_job(&self, job_id: &str) -> CheckpointResult<Vec<Restore>> {
+        let entries = self.list_checkpoints(job_id).await?;
+        let names: Vec<CheckpointFileName> = entries.iter().map(|e| e.name).collect();
+        let mut out = Vec::new();
+        for pipeline_id in layout::pipelines(&names) {
+            out.push(self.restore_from(job_id, pipeline_id, &entries).await?);
+        }
+        Ok(out)
+    }
+
+    async fn commit(&self, dir: &Path, name: &CheckpointFileName, data: &Bytes) -> Result<Path, FsError> {
+        let target = dir.join(&name.file_name())?;
+        match self.protocol {
+            CommitProtocol::ConditionalWrite => match self.fs.write(&target, data.clone(), false).await {
+                Ok(()) => Ok(target),
+                // A retried conditional write whose first attempt landed reports "exists".
+                Err(FsError::AlreadyExists { .. }) if self.holds(&target, data).await => Ok(target),
+                Err(e) => Err(e),
+            },
+            CommitProtocol::TempAndRename => {
+                let temp = dir.join(&name.temp_name())?;
+                let result = self.write_and_rename(&temp, &target, data).await;
+                if result.is_err()
+                    && let Err(e) = self.fs.delete(&temp, false).await
+                {
+                    warn!(path = %temp, error = %e, "could not remove temporary checkpoint file; prune will");
+                }
+                result.map(|()| target)
+            }
+        }
+    }
+
+    async fn write_and_rename(&self, temp: &Path, target: &Path, data: &Bytes) -> Result<(), FsError> {
+        self.fs.write(temp, data.clone(), false).await?;
+        match self.fs.rename(temp, target).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(FsError::AlreadyExists { path: target.to_string() }),
+            // The rename may have been applied before the connection failed.
+            Err(e) if self.holds(target, data).await && !self.fs.exists(temp).await.unwrap_or(true) => {
+                debug!(path = %target, error = %e, "rename reported an error but had been applied");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn holds(&self, path: &Path, data: &Bytes) -> bool {
+        matches!(self.fs.read(path).await, Ok(found) if found == *data)
+    }
+
+    /// Applies retention to one pipeline of a job from the storage listing.
+    async fn enforce_retention(&self, job_id: &str, pipeline_id: i32) -> CheckpointResult<Vec<String>> {
+        let Some(max) = self.options.max_retained else {
+            return Ok(Vec::new());
+        };
+        let entries = self.list_checkpoints(job_id).await?;
+        let mine: Vec<&CheckpointEntry> = entries.iter().filter(|e| e.name.pipeline_id == pipeline_id).collect();
+        let mut removed = Vec::new();
+        // `entries` is newest first already.
+        for victim in mine.into_iter().skip(max) {
+            let path = Path::parse(&victim.path)?;
+            if self.fs.delete(&path, false).await? {
+                info!(path = %victim.path, job_id, pipeline_id, max_retained = max, "retention removed checkpoint");
+                removed.push(victim.path.clone());
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Applies retention to every pipeline of the given jobs (all jobs when `None`) and
+    /// removes leftover temporary files older than the grace period.
+    pub async fn prune(&self, job_id: Option<&str>) -> CheckpointResult<PruneReport> {
+        let jobs = match job_id {
+            Some(job) => vec![job.to_string()],
+            None => self.list_jobs().await?,
+        };
+        let mut report = PruneReport::default();
+        let now = SystemTime::now();
+        for job in jobs {
+            for status in self.job_listing(&job).await? {
+                if !status.is_dir && self.is_stale_temp(&status, now) && self.fs.delete(&status.path, false).await? {
+                    info!(path = %status.path, "removed leftover temporary file");
+                    report.temp_files.push(status.path.to_string());
+                }
+            }
+            let names: Vec<CheckpointFileName> = self.list_checkpoints(&job).await?.iter().map(|e| e.name).collect();
+            for pipeline_id in layout::pipelines(&names) {
+                report.checkpoints.extend(self.enforce_retention(&job, pipeline_id).await?);
+            }
+        }
+        Ok(report)
+    }
+
+    fn is_stale_temp(&self, status: &FileStatus, now: SystemTime) -> bool {
+        let name = status.path.name();
+        let started = if let Some(parsed) = CheckpointFileName::parse_temp(name) {
+            Some(UNIX_EPOCH + Duration::from_millis(parsed.millis))
+        } else if name.starts_with('.') && name.ends_with(LOCAL_TEMP_SUFFIX) {
+            status.modified
+        } else {
+            return false;
+        };
+        let started = status.modified.into_iter().chain(started).max();
+        started.is_none_or(|t| now.duration_since(t).unwrap_or_default() >= self.options.temp_grace)
+    }
+
+    /// Decodes every file in the namespace and reports corrupt, leftover and foreign files.
+    pub async fn verify(&self) -> CheckpointResult<VerifyReport> {
+        let mut report = VerifyReport::default();
+        let top = match self.fs.list_status(&self.namespace).await {
+            Ok(entries) => entries,
+            Err(e) if e.is_not_found() => return Ok(report),
+            Err(e) => return Err(e.into()),
+        };
+        for status in top {
+            let job_id = status.path.name().to_string();
+            if !status.is_dir || layout::validate_job_id(&job_id).is_err() {
+                report.entries.push(VerifyEntry {
+                    path: status.path.to_string(),
+                    status: VerifyStatus::Foreign,
+                });
+                continue;
+            }
+            let mut listing = self.job_listing(&job_id).await?;
+            listing.sort_by(|a, b| a.path.cmp(&b.path));
+            for file in listing {
+                let name = file.path.name();
+                let status = match CheckpointFileName::parse(name) {
+                    _ if file.is_dir => VerifyStatus::Foreign,
+                    Some(parsed) => {
+                        let entry = CheckpointEntry {
+                            job_id: job_id.clone(),
+                            name: parsed,
+                            path: file.path.to_string(),
+                            len: file.len,
+                        };
+                        match self.read_entry(&entry).await {
+                            Ok((_, integrity)) => VerifyStatus::Ok { integrity },
+                            Err(CheckpointError::Corrupt { source, .. }) => VerifyStatus::Corrupt {
+                                reason: source.to_string(),
+                            },
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    None if CheckpointFileName::parse_temp(name).is_some() || name.ends_with(LOCAL_TEMP_SUFFIX) => {
+                        VerifyStatus::Temp
+                    }
+                    None => VerifyStatus::Foreign,
+                };
+                report.entries.push(VerifyEntry {
+                    path: file.path.to_string(),
+                    status,
+                });
+            }
+        }
+        Ok(report)
+    }
+
+    async fn read_all_of(&self, job_id: &str, entries: &[CheckpointEntry]) -> CheckpointResult<Vec<PipelineState>> {
+        let mut states = Vec::new();
+        let mut first_failure = None;
+        for entry in entries {
+            match self.read_entry(entry).await {
+                Ok((state, _)) => states.push(state),
+                Err(CheckpointError::Corrupt { path, source }) => {
+                    warn!(%path, reason = %source, "skipping unreadable checkpoint");
+                    first_failure.get_or_insert_with(|| format!("{path}: {source}"));
+                }
+                Err(CheckpointError::Fs(e)) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match first_failure {
+            Some(first) if states.is_empty() => Err(CheckpointError::AllUnreadable {
+                job_id: job_id.to_string(),
+                count: entries.len(),
+                first,
+            }),
+            _ => Ok(states),
+        }
+    }
+
+    async fn delete_matching(
+        &self,
+        job_id: &str,
+        pipeline_id: i32,
+        wanted: impl Fn(i64) -> bool,
+    ) -> CheckpointResult<()> {
+        layout::validate_pipeline_id(pipeline_id)?;
+        let entries = self.list_checkpoints(job_id).await?;
+        if entries.is_empty() {
+            return Err(CheckpointError::NoCheckpoints {
+                job_id: job_id.to_string(),
+                dir: self.job_dir(job_id)?.to_string(),
+            });
+        }
+        for entry in entries
+            .iter()
+            .filter(|e| e.name.pipeline_id == pipeline_id && wanted(e.name.checkpoint_id))
+        {
+            self.fs.delete(&Path::parse(&entry.path)?, false).await?;
+            info!(path = %entry.path, "deleted checkpoint");
+        }
+        Ok(())
+    }
+}
+
+/// Decodes and checks that the content belongs to the file's name.
+fn decode_checked(
+    data: &Bytes,
+    job_id: &str,
+    name: &CheckpointFileName,
+) -> Result<(PipelineState, Integrity), CodecError> {
+    let (state, integrity) = codec::decode(data)?;
+    if state.job_id != job_id || state.pipeline_id != name.pipeline_id || state.checkpoint_id != name.checkpoint_id {
+        return Err(CodecError::Malformed {
+            offset: 0,
+            reason: format!(
+                "content is job {} pipeline {} checkpoint {}, but the file is named for job {job_id} pipeline {} checkpoint {}",
+                state.job_id, state.pipeline_id, state.checkpoint_id, name.pipeline_id, name.checkpoint_id
+            ),
+        });
+    }
+    Ok((state, integrity))
+}
+
+#[async_trait]
+impl CheckpointStorage for FileStorage {
+    async fn store_checkpoint(&self, state: &PipelineState) -> CheckpointResult<StoredCheckpoint> {
+        layout::validate_pipeline_id(state.pipeline_id)?;
+        layout::validate_checkpoint_id(state.checkpoint_id)?;
+        let dir = self.job_dir(&state.job_id)?;
+        let data = codec::encode(state, self.options.checksum);
+        let mut attempt = 0;
+        let path = loop {
+            let name = CheckpointFileName {
+                millis: self.next_millis(),
+                random: rand::random_range(0..layout::RANDOM_RANGE),
+                pipeline_id: state.pipeline_id,
+                checkpoint_id: state.checkpoint_id,
+            };
+            match self.commit(&dir, &name, &data).await {
+                Ok(path) => break path,
+                // Another writer took the same millisecond and random number: draw again.
+                Err(FsError::AlreadyExists { .. }) if attempt < 5 => attempt += 1,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        debug!(%path, bytes = data.len(), "stored checkpoint");
+        let pruned = match self.enforce_retention(&state.job_id, state.pipeline_id).await {
+            Ok(pruned) => pruned,
+            Err(e) => {
+                // The checkpoint is stored; retention runs again after the next store.
+                warn!(error = %e, job_id = %state.job_id, "retention after store failed");
+                Vec::new()
+            }
+        };
+        Ok(StoredCheckpoint {
+            path: path.to_string(),
+            len: data.len() as u64,
+            pruned,
+        })
+    }
+
+    fn store_checkpoint_async(
+        self: Arc<Self>,
+        state: PipelineState,
+    ) -> tokio::task::JoinHandle<CheckpointResult<StoredCheckpoint>> {
+        tokio::spawn(async move {
+            let result = self.store_checkpoint(&state).await;
+            if let Err(e) = &result {
+                tracing::error!(error = %e, job_id = %state.job_id, pipeline_id = state.pipeline_id, "store checkpoint failed");
+            }
+            result
+        })
+    }
+
+    async fn get_all_checkpoints(&self, job_id: &str) -> CheckpointResult<Vec<PipelineState>> {
+        let entries = self.list_checkpoints(job_id).await?;
+        self.read_all_of(job_id, &entries).await
+    }
+
+    async fn get_latest_checkpoint(&self, job_id: &str) -> CheckpointResult<Vec<PipelineState>> {
+        Ok(self
+            .restore_job(job_id)
+            .await?
+            .into_iter()
+            .filter_map(|r| r.state)
+            .collect())
+    }
+
+    async fn get_latest_checkpoint_by_pipeline(
+        &self,
+        job_id: &str,
+        pipeline_id: i32,
+    ) -> CheckpointResult<Option<PipelineState>> {
+        Ok(self.restore_latest(job_id, pipeline_id).await?.state)
+    }
+
+    async fn get_checkpoints_by_pipeline(&self, job_id: &str, pipeline_id: i32) -> CheckpointResult<Vec<PipelineState>> {
+        layout::validate_pipeline_id(pipeline_id)?;
+        let entries: Vec<CheckpointEntry> = self
+            .list_checkpoints(job_id)
+            .await?
+            .into_iter()
+            .filter(|e| e.name.pipeline_id == pipeline_id)
+            .collect();
+        self.read_all_of(job_id, &entries).await
+    }
+
+    async fn get_checkpoint(&self, job_id: &str, pipeline_id: i32, checkpoint_id: i64) -> CheckpointResult<PipelineState> {
+        layout::validate_pipeline_id(pipeline_id)?;
+        layout::validate_checkpoint_id(checkpoint_id)?;
+        let entries = self.list_checkpoints(job_id).await?;
+        let mut last_error = None;
+        for entry in entries
+            .iter()
+            .filter(|e| e.name.pipeline_id == pipeline_id && e.name.checkpoint_id == checkpoint_id)
+        {
+            match self.read_entry(entry).await {
+                Ok((state, _)) => return Ok(state),
+                Err(e @ CheckpointError::Corrupt { .. }) => last_error = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_error.unwrap_or(CheckpointError::NotFound {
+            job_id: job_id.to_string(),
+            pipeline_id,
+            checkpoint_id,
+        }))
+    }
+
+    async fn delete_job(&self, job_id: &str) -> CheckpointResult<()> {
+        let dir = self.job_dir(job_id)?;
+        if self.fs.delete(&dir, true).await? {
+            info!(%dir, "deleted job checkpoints");
+        }
+        Ok(())
+    }
+
+    async fn delete_checkpoint(&self, job_id: &str, pipeline_id: i32, checkpoint_id: i64) -> CheckpointResult<()> {
+        layout::validate_checkpoint_id(checkpoint_id)?;
+        self.delete_matching(job_id, pipeline_id, |c| c == checkpoint_id).await
+    }
+
+    async fn delete_checkpoints(&self, job_id: &str, pipeline_id: i32, checkpoint_ids: &[i64]) -> CheckpointResult<()> {
+        for id in checkpoint_ids {
+            layout::validate_checkpoint_id(*id)?;
+        }
+        self.delete_matching(job_id, pipeline_id, |c| checkpoint_ids.contains(&c)).await
+    }
+
+    fn file_storage(&self) -> Option<&FileStorage> {
+        Some(self)
+    }
+}
