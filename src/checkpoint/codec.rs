@@ -98,8 +98,11 @@ pub fn decode(data: &Bytes) -> Result<(PipelineState, Integrity), CodecError> {
         match (field, wire) {
             (1, WireType::LengthDelimited) => {
                 let bytes = length_delimited(&mut buf).map_err(malformed)?;
-                let text = String::from_utf8(bytes.to_vec())
-                    .map_err(|_| CodecError::Malformed { offset, reason: "jobId is not UTF-8".into() })?;
+                let text =
+                    String::from_utf8(bytes.to_vec()).map_err(|_| CodecError::Malformed {
+                        offset,
+                        reason: "jobId is not UTF-8".into(),
+                    })?;
                 job_id = Some(text);
             }
             (2, WireType::Varint) => {
@@ -110,7 +113,9 @@ pub fn decode(data: &Bytes) -> Result<(PipelineState, Integrity), CodecError> {
                 let v = decode_varint(&mut buf).map_err(|e| malformed(e.to_string()))?;
                 checkpoint_id = Some(v as i64);
             }
-            (4, WireType::LengthDelimited) => states = Some(length_delimited(&mut buf).map_err(malformed)?),
+            (4, WireType::LengthDelimited) => {
+                states = Some(length_delimited(&mut buf).map_err(malformed)?)
+            }
             (CHECKSUM_FIELD, WireType::ThirtyTwoBit) => {
                 if buf.remaining() < 4 {
                     return Err(malformed("the checksum field is cut short".into()));
@@ -123,7 +128,8 @@ pub fn decode(data: &Bytes) -> Result<(PipelineState, Integrity), CodecError> {
                 integrity = Integrity::Verified;
             }
             (1..=4, _) => return Err(malformed(format!("field {field} has wire type {wire:?}"))),
-            _ => skip_field(wire, field, &mut buf, Default::default()).map_err(|e| malformed(e.to_string()))?,
+            _ => skip_field(wire, field, &mut buf, Default::default())
+                .map_err(|e| malformed(e.to_string()))?,
         }
     }
     let missing = |field, name| CodecError::MissingField { field, name };
@@ -142,7 +148,10 @@ fn length_delimited(buf: &mut Bytes) -> Result<Bytes, String> {
     let len = decode_varint(buf).map_err(|e| e.to_string())?;
     let len = usize::try_from(len).map_err(|_| "length does not fit in memory".to_string())?;
     if len > buf.remaining() {
-        return Err(format!("a field claims {len} bytes but only {} remain", buf.remaining()));
+        return Err(format!(
+            "a field claims {len} bytes but only {} remain",
+            buf.remaining()
+        ));
     }
     Ok(buf.split_to(len))
 }
@@ -165,10 +174,16 @@ mod tests {
     fn java_wire_bytes() {
         // jobId "1", pipelineId 1, checkpointId 2, states [0xAB]: every field present, no checksum.
         let bytes = encode(&state("1", 1, 2, &[0xAB]), false);
-        assert_eq!(bytes.as_ref(), &[0x0A, 0x01, b'1', 0x10, 0x01, 0x18, 0x02, 0x22, 0x01, 0xAB]);
+        assert_eq!(
+            bytes.as_ref(),
+            &[0x0A, 0x01, b'1', 0x10, 0x01, 0x18, 0x02, 0x22, 0x01, 0xAB]
+        );
         // Zero primitives are still written.
         let zero = encode(&state("7", 0, 0, &[]), false);
-        assert_eq!(zero.as_ref(), &[0x0A, 0x01, b'7', 0x10, 0x00, 0x18, 0x00, 0x22, 0x00]);
+        assert_eq!(
+            zero.as_ref(),
+            &[0x0A, 0x01, b'7', 0x10, 0x00, 0x18, 0x00, 0x22, 0x00]
+        );
     }
 
     #[test]
@@ -182,7 +197,10 @@ mod tests {
         assert_eq!(decode(&plain).unwrap(), (s, Integrity::Absent));
         let mut flipped = sealed.to_vec();
         flipped[plain.len() - 2] ^= 0x01;
-        assert!(matches!(decode(&Bytes::from(flipped)), Err(CodecError::ChecksumMismatch { .. })));
+        assert!(matches!(
+            decode(&Bytes::from(flipped)),
+            Err(CodecError::ChecksumMismatch { .. })
+        ));
     }
 
     #[test]
@@ -193,7 +211,10 @@ mod tests {
         // which leaves a complete Java-style file.
         let java_style = full.len() - 5;
         for cut in (1..full.len()).filter(|c| *c != java_style) {
-            assert!(decode(&full.slice(..cut)).is_err(), "truncated at {cut} decoded");
+            assert!(
+                decode(&full.slice(..cut)).is_err(),
+                "truncated at {cut} decoded"
+            );
         }
         assert!(decode(&Bytes::from_static(b"hello, world\n")).is_err());
         assert!(decode(&Bytes::from_static(&[0x10, 0x01])).is_err());

@@ -8,7 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tracing::warn;
 
-use super::{CheckpointError, CheckpointResult, CheckpointStorage, FileStorage, FileStorageOptions};
+use super::{
+    CheckpointError, CheckpointResult, CheckpointStorage, FileStorage, FileStorageOptions,
+};
 use crate::conf::{ConfError, Configuration, PluginConfig};
 use crate::fs::{FileSystemRegistry, Path};
 
@@ -57,7 +59,11 @@ impl StorageSettings {
         Ok(FileStorageOptions {
             max_retained: Some(self.max_retained),
             checksum: conf.get_bool(CHECKSUM_KEY, defaults.checksum)?,
-            temp_grace: conf.get_duration(TEMP_GRACE_KEY, Duration::from_millis(1), defaults.temp_grace)?,
+            temp_grace: conf.get_duration(
+                TEMP_GRACE_KEY,
+                Duration::from_millis(1),
+                defaults.temp_grace,
+            )?,
         })
     }
 }
@@ -69,7 +75,10 @@ pub trait CheckpointStorageFactory: Send + Sync {
     fn identifier(&self) -> &str;
 
     /// Creates the storage.
-    async fn create(&self, settings: &StorageSettings) -> CheckpointResult<Arc<dyn CheckpointStorage>>;
+    async fn create(
+        &self,
+        settings: &StorageSettings,
+    ) -> CheckpointResult<Arc<dyn CheckpointStorage>>;
 }
 
 /// The general storage over any file system chosen by plugin-config `storage.type`
@@ -79,13 +88,20 @@ pub struct HdfsStorageFactory;
 
 impl HdfsStorageFactory {
     /// Builds the concrete [`FileStorage`] (the CLI uses its extra operations).
-    pub async fn create_file_storage(&self, settings: &StorageSettings) -> CheckpointResult<FileStorage> {
+    pub async fn create_file_storage(
+        &self,
+        settings: &StorageSettings,
+    ) -> CheckpointResult<FileStorage> {
         let options = settings.file_storage_options()?;
-        let plugin = PluginConfig::load(&settings.plugin_config, settings.hadoop_conf_dir.as_deref())?;
+        let plugin =
+            PluginConfig::load(&settings.plugin_config, settings.hadoop_conf_dir.as_deref())?;
         for warning in &plugin.warnings {
             warn!("{warning}");
         }
-        let fs = settings.filesystems.get(&plugin.default_fs, &plugin.hadoop).await?;
+        let fs = settings
+            .filesystems
+            .get(&plugin.default_fs, &plugin.hadoop)
+            .await?;
         Ok(FileStorage::new(fs, plugin.namespace, options))
     }
 }
@@ -96,7 +112,10 @@ impl CheckpointStorageFactory for HdfsStorageFactory {
         "hdfs"
     }
 
-    async fn create(&self, settings: &StorageSettings) -> CheckpointResult<Arc<dyn CheckpointStorage>> {
+    async fn create(
+        &self,
+        settings: &StorageSettings,
+    ) -> CheckpointResult<Arc<dyn CheckpointStorage>> {
         Ok(Arc::new(self.create_file_storage(settings).await?))
     }
 }
@@ -108,7 +127,10 @@ pub struct LocalFileStorageFactory;
 
 impl LocalFileStorageFactory {
     /// Builds the concrete [`FileStorage`].
-    pub async fn create_file_storage(&self, settings: &StorageSettings) -> CheckpointResult<FileStorage> {
+    pub async fn create_file_storage(
+        &self,
+        settings: &StorageSettings,
+    ) -> CheckpointResult<FileStorage> {
         let options = settings.file_storage_options()?;
         let text = settings
             .plugin_config
@@ -121,9 +143,17 @@ impl LocalFileStorageFactory {
             .map_err(|e| ConfError::invalid("namespace", text, e.to_string()))?
             .qualify(&root);
         if namespace.scheme() != Some("file") {
-            return Err(ConfError::invalid("namespace", text, "the localfile storage takes a local directory").into());
+            return Err(ConfError::invalid(
+                "namespace",
+                text,
+                "the localfile storage takes a local directory",
+            )
+            .into());
         }
-        let fs = settings.filesystems.get(&root, &Configuration::new()).await?;
+        let fs = settings
+            .filesystems
+            .get(&root, &Configuration::new())
+            .await?;
         Ok(FileStorage::new(fs, namespace, options))
     }
 }
@@ -134,7 +164,10 @@ impl CheckpointStorageFactory for LocalFileStorageFactory {
         "localfile"
     }
 
-    async fn create(&self, settings: &StorageSettings) -> CheckpointResult<Arc<dyn CheckpointStorage>> {
+    async fn create(
+        &self,
+        settings: &StorageSettings,
+    ) -> CheckpointResult<Arc<dyn CheckpointStorage>> {
         Ok(Arc::new(self.create_file_storage(settings).await?))
     }
 }
@@ -162,8 +195,12 @@ impl CheckpointStorageRegistry {
     /// The built-ins: `hdfs` and `localfile`.
     pub fn with_builtins() -> Self {
         let mut registry = Self::new();
-        registry.factories.insert("hdfs".into(), Arc::new(HdfsStorageFactory));
-        registry.factories.insert("localfile".into(), Arc::new(LocalFileStorageFactory));
+        registry
+            .factories
+            .insert("hdfs".into(), Arc::new(HdfsStorageFactory));
+        registry
+            .factories
+            .insert("localfile".into(), Arc::new(LocalFileStorageFactory));
         registry
     }
 
@@ -194,7 +231,11 @@ impl CheckpointStorageRegistry {
     }
 
     /// Creates the storage registered under `identifier`.
-    pub async fn create(&self, identifier: &str, settings: &StorageSettings) -> CheckpointResult<Arc<dyn CheckpointStorage>> {
+    pub async fn create(
+        &self,
+        identifier: &str,
+        settings: &StorageSettings,
+    ) -> CheckpointResult<Arc<dyn CheckpointStorage>> {
         self.factory(identifier)?.create(settings).await
     }
 }

@@ -213,10 +213,12 @@ impl FileStorage {
         let mut last = self.last_millis.load(Ordering::Relaxed);
         loop {
             let next = now.max(last + 1);
-            match self
-                .last_millis
-                .compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed)
-            {
+            match self.last_millis.compare_exchange_weak(
+                last,
+                next,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return next,
                 Err(actual) => last = actual,
             }
@@ -269,12 +271,17 @@ impl FileStorage {
     }
 
     /// Reads and decodes one checkpoint file, checking that its content matches its name.
-    async fn read_entry(&self, entry: &CheckpointEntry) -> CheckpointResult<(PipelineState, Integrity)> {
+    async fn read_entry(
+        &self,
+        entry: &CheckpointEntry,
+    ) -> CheckpointResult<(PipelineState, Integrity)> {
         let path = Path::parse(&entry.path)?;
         let data = self.fs.read(&path).await?;
-        decode_checked(&data, &entry.job_id, &entry.name).map_err(|source| CheckpointError::Corrupt {
-            path: entry.path.clone(),
-            source,
+        decode_checked(&data, &entry.job_id, &entry.name).map_err(|source| {
+            CheckpointError::Corrupt {
+                path: entry.path.clone(),
+                source,
+            }
         })
     }
 
@@ -282,13 +289,22 @@ impl FileStorage {
     /// are skipped with a warning naming them, and reported in [`Restore::skipped`]. File
     /// system errors (unreachable storage, permissions) are returned, never skipped, so an
     /// outage cannot silently restore an older state.
-    pub async fn restore_latest(&self, job_id: &str, pipeline_id: i32) -> CheckpointResult<Restore> {
+    pub async fn restore_latest(
+        &self,
+        job_id: &str,
+        pipeline_id: i32,
+    ) -> CheckpointResult<Restore> {
         layout::validate_pipeline_id(pipeline_id)?;
         let entries = self.list_checkpoints(job_id).await?;
         self.restore_from(job_id, pipeline_id, &entries).await
     }
 
-    async fn restore_from(&self, job_id: &str, pipeline_id: i32, entries: &[CheckpointEntry]) -> CheckpointResult<Restore> {
+    async fn restore_from(
+        &self,
+        job_id: &str,
+        pipeline_id: i32,
+        entries: &[CheckpointEntry],
+    ) -> CheckpointResult<Restore> {
         let mut skipped = Vec::new();
         for entry in entries.iter().filter(|e| e.name.pipeline_id == pipeline_id) {
             match self.read_entry(entry).await {
@@ -334,15 +350,24 @@ impl FileStorage {
         Ok(out)
     }
 
-    async fn commit(&self, dir: &Path, name: &CheckpointFileName, data: &Bytes) -> Result<Path, FsError> {
+    async fn commit(
+        &self,
+        dir: &Path,
+        name: &CheckpointFileName,
+        data: &Bytes,
+    ) -> Result<Path, FsError> {
         let target = dir.join(&name.file_name())?;
         match self.protocol {
-            CommitProtocol::ConditionalWrite => match self.fs.write(&target, data.clone(), false).await {
-                Ok(()) => Ok(target),
-                // A retried conditional write whose first attempt landed reports "exists".
-                Err(FsError::AlreadyExists { .. }) if self.holds(&target, data).await => Ok(target),
-                Err(e) => Err(e),
-            },
+            CommitProtocol::ConditionalWrite => {
+                match self.fs.write(&target, data.clone(), false).await {
+                    Ok(()) => Ok(target),
+                    // A retried conditional write whose first attempt landed reports "exists".
+                    Err(FsError::AlreadyExists { .. }) if self.holds(&target, data).await => {
+                        Ok(target)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             CommitProtocol::TempAndRename => {
                 let temp = dir.join(&name.temp_name())?;
                 let result = self.write_and_rename(&temp, &target, data).await;
@@ -356,13 +381,23 @@ impl FileStorage {
         }
     }
 
-    async fn write_and_rename(&self, temp: &Path, target: &Path, data: &Bytes) -> Result<(), FsError> {
+    async fn write_and_rename(
+        &self,
+        temp: &Path,
+        target: &Path,
+        data: &Bytes,
+    ) -> Result<(), FsError> {
         self.fs.write(temp, data.clone(), false).await?;
         match self.fs.rename(temp, target).await {
             Ok(true) => Ok(()),
-            Ok(false) => Err(FsError::AlreadyExists { path: target.to_string() }),
+            Ok(false) => Err(FsError::AlreadyExists {
+                path: target.to_string(),
+            }),
             // The rename may have been applied before the connection failed.
-            Err(e) if self.holds(target, data).await && !self.fs.exists(temp).await.unwrap_or(true) => {
+            Err(e)
+                if self.holds(target, data).await
+                    && !self.fs.exists(temp).await.unwrap_or(true) =>
+            {
                 debug!(path = %target, error = %e, "rename reported an error but had been applied");
                 Ok(())
             }
@@ -375,12 +410,19 @@ impl FileStorage {
     }
 
     /// Applies retention to one pipeline of a job from the storage listing.
-    async fn enforce_retention(&self, job_id: &str, pipeline_id: i32) -> CheckpointResult<Vec<String>> {
+    async fn enforce_retention(
+        &self,
+        job_id: &str,
+        pipeline_id: i32,
+    ) -> CheckpointResult<Vec<String>> {
         let Some(max) = self.options.max_retained else {
             return Ok(Vec::new());
         };
         let entries = self.list_checkpoints(job_id).await?;
-        let mine: Vec<&CheckpointEntry> = entries.iter().filter(|e| e.name.pipeline_id == pipeline_id).collect();
+        let mine: Vec<&CheckpointEntry> = entries
+            .iter()
+            .filter(|e| e.name.pipeline_id == pipeline_id)
+            .collect();
         let mut removed = Vec::new();
         // `entries` is newest first already.
         for victim in mine.into_iter().skip(max) {
@@ -404,14 +446,24 @@ impl FileStorage {
         let now = SystemTime::now();
         for job in jobs {
             for status in self.job_listing(&job).await? {
-                if !status.is_dir && self.is_stale_temp(&status, now) && self.fs.delete(&status.path, false).await? {
+                if !status.is_dir
+                    && self.is_stale_temp(&status, now)
+                    && self.fs.delete(&status.path, false).await?
+                {
                     info!(path = %status.path, "removed leftover temporary file");
                     report.temp_files.push(status.path.to_string());
                 }
             }
-            let names: Vec<CheckpointFileName> = self.list_checkpoints(&job).await?.iter().map(|e| e.name).collect();
+            let names: Vec<CheckpointFileName> = self
+                .list_checkpoints(&job)
+                .await?
+                .iter()
+                .map(|e| e.name)
+                .collect();
             for pipeline_id in layout::pipelines(&names) {
-                report.checkpoints.extend(self.enforce_retention(&job, pipeline_id).await?);
+                report
+                    .checkpoints
+                    .extend(self.enforce_retention(&job, pipeline_id).await?);
             }
         }
         Ok(report)
@@ -468,7 +520,9 @@ impl FileStorage {
                             Err(e) => return Err(e),
                         }
                     }
-                    None if CheckpointFileName::parse_temp(name).is_some() || name.ends_with(LOCAL_TEMP_SUFFIX) => {
+                    None if CheckpointFileName::parse_temp(name).is_some()
+                        || name.ends_with(LOCAL_TEMP_SUFFIX) =>
+                    {
                         VerifyStatus::Temp
                     }
                     None => VerifyStatus::Foreign,
@@ -482,7 +536,11 @@ impl FileStorage {
         Ok(report)
     }
 
-    async fn read_all_of(&self, job_id: &str, entries: &[CheckpointEntry]) -> CheckpointResult<Vec<PipelineState>> {
+    async fn read_all_of(
+        &self,
+        job_id: &str,
+        entries: &[CheckpointEntry],
+    ) -> CheckpointResult<Vec<PipelineState>> {
         let mut states = Vec::new();
         let mut first_failure = None;
         for entry in entries {
@@ -538,12 +596,19 @@ fn decode_checked(
     name: &CheckpointFileName,
 ) -> Result<(PipelineState, Integrity), CodecError> {
     let (state, integrity) = codec::decode(data)?;
-    if state.job_id != job_id || state.pipeline_id != name.pipeline_id || state.checkpoint_id != name.checkpoint_id {
+    if state.job_id != job_id
+        || state.pipeline_id != name.pipeline_id
+        || state.checkpoint_id != name.checkpoint_id
+    {
         return Err(CodecError::Malformed {
             offset: 0,
             reason: format!(
                 "content is job {} pipeline {} checkpoint {}, but the file is named for job {job_id} pipeline {} checkpoint {}",
-                state.job_id, state.pipeline_id, state.checkpoint_id, name.pipeline_id, name.checkpoint_id
+                state.job_id,
+                state.pipeline_id,
+                state.checkpoint_id,
+                name.pipeline_id,
+                name.checkpoint_id
             ),
         });
     }
@@ -573,7 +638,10 @@ impl CheckpointStorage for FileStorage {
             }
         };
         debug!(%path, bytes = data.len(), "stored checkpoint");
-        let pruned = match self.enforce_retention(&state.job_id, state.pipeline_id).await {
+        let pruned = match self
+            .enforce_retention(&state.job_id, state.pipeline_id)
+            .await
+        {
             Ok(pruned) => pruned,
             Err(e) => {
                 // The checkpoint is stored; retention runs again after the next store.
@@ -623,7 +691,11 @@ impl CheckpointStorage for FileStorage {
         Ok(self.restore_latest(job_id, pipeline_id).await?.state)
     }
 
-    async fn get_checkpoints_by_pipeline(&self, job_id: &str, pipeline_id: i32) -> CheckpointResult<Vec<PipelineState>> {
+    async fn get_checkpoints_by_pipeline(
+        &self,
+        job_id: &str,
+        pipeline_id: i32,
+    ) -> CheckpointResult<Vec<PipelineState>> {
         layout::validate_pipeline_id(pipeline_id)?;
         let entries: Vec<CheckpointEntry> = self
             .list_checkpoints(job_id)
@@ -634,7 +706,12 @@ impl CheckpointStorage for FileStorage {
         self.read_all_of(job_id, &entries).await
     }
 
-    async fn get_checkpoint(&self, job_id: &str, pipeline_id: i32, checkpoint_id: i64) -> CheckpointResult<PipelineState> {
+    async fn get_checkpoint(
+        &self,
+        job_id: &str,
+        pipeline_id: i32,
+        checkpoint_id: i64,
+    ) -> CheckpointResult<PipelineState> {
         layout::validate_pipeline_id(pipeline_id)?;
         layout::validate_checkpoint_id(checkpoint_id)?;
         let entries = self.list_checkpoints(job_id).await?;
@@ -664,16 +741,28 @@ impl CheckpointStorage for FileStorage {
         Ok(())
     }
 
-    async fn delete_checkpoint(&self, job_id: &str, pipeline_id: i32, checkpoint_id: i64) -> CheckpointResult<()> {
+    async fn delete_checkpoint(
+        &self,
+        job_id: &str,
+        pipeline_id: i32,
+        checkpoint_id: i64,
+    ) -> CheckpointResult<()> {
         layout::validate_checkpoint_id(checkpoint_id)?;
-        self.delete_matching(job_id, pipeline_id, |c| c == checkpoint_id).await
+        self.delete_matching(job_id, pipeline_id, |c| c == checkpoint_id)
+            .await
     }
 
-    async fn delete_checkpoints(&self, job_id: &str, pipeline_id: i32, checkpoint_ids: &[i64]) -> CheckpointResult<()> {
+    async fn delete_checkpoints(
+        &self,
+        job_id: &str,
+        pipeline_id: i32,
+        checkpoint_ids: &[i64],
+    ) -> CheckpointResult<()> {
         for id in checkpoint_ids {
             layout::validate_checkpoint_id(*id)?;
         }
-        self.delete_matching(job_id, pipeline_id, |c| checkpoint_ids.contains(&c)).await
+        self.delete_matching(job_id, pipeline_id, |c| checkpoint_ids.contains(&c))
+            .await
     }
 
     fn file_storage(&self) -> Option<&FileStorage> {

@@ -73,13 +73,19 @@ impl CheckpointFileName {
     /// Orders by newness: newest first (largest millis), then by file name as Java's HDFS
     /// listing would see them (the smaller name is seen first and wins a tie).
     pub fn newest_first(a: &CheckpointFileName, b: &CheckpointFileName) -> Ordering {
-        b.millis.cmp(&a.millis).then_with(|| a.file_name().cmp(&b.file_name()))
+        b.millis
+            .cmp(&a.millis)
+            .then_with(|| a.file_name().cmp(&b.file_name()))
     }
 }
 
 impl fmt::Display for CheckpointFileName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}-{}-{}", self.millis, self.random, self.pipeline_id, self.checkpoint_id)
+        write!(
+            f,
+            "{}-{}-{}-{}",
+            self.millis, self.random, self.pipeline_id, self.checkpoint_id
+        )
     }
 }
 
@@ -142,7 +148,10 @@ pub fn parse_checkpoint_id(text: &str) -> Result<i64, CheckpointError> {
 }
 
 /// The newest file of `pipeline_id` among `files`, as Java chooses it.
-pub fn latest_for_pipeline(files: &[CheckpointFileName], pipeline_id: i32) -> Option<CheckpointFileName> {
+pub fn latest_for_pipeline(
+    files: &[CheckpointFileName],
+    pipeline_id: i32,
+) -> Option<CheckpointFileName> {
     files
         .iter()
         .filter(|f| f.pipeline_id == pipeline_id)
@@ -151,8 +160,15 @@ pub fn latest_for_pipeline(files: &[CheckpointFileName], pipeline_id: i32) -> Op
 }
 
 /// The files of one pipeline, newest first.
-pub fn newest_first_for_pipeline(files: &[CheckpointFileName], pipeline_id: i32) -> Vec<CheckpointFileName> {
-    let mut mine: Vec<_> = files.iter().filter(|f| f.pipeline_id == pipeline_id).copied().collect();
+pub fn newest_first_for_pipeline(
+    files: &[CheckpointFileName],
+    pipeline_id: i32,
+) -> Vec<CheckpointFileName> {
+    let mut mine: Vec<_> = files
+        .iter()
+        .filter(|f| f.pipeline_id == pipeline_id)
+        .copied()
+        .collect();
     mine.sort_by(CheckpointFileName::newest_first);
     mine
 }
@@ -166,10 +182,17 @@ pub fn pipelines(files: &[CheckpointFileName]) -> Vec<i32> {
 }
 
 /// The files retention removes: for every pipeline, all but the newest `max_retained`.
-pub fn retention_victims(files: &[CheckpointFileName], max_retained: usize) -> Vec<CheckpointFileName> {
+pub fn retention_victims(
+    files: &[CheckpointFileName],
+    max_retained: usize,
+) -> Vec<CheckpointFileName> {
     pipelines(files)
         .into_iter()
-        .flat_map(|p| newest_first_for_pipeline(files, p).into_iter().skip(max_retained))
+        .flat_map(|p| {
+            newest_first_for_pipeline(files, p)
+                .into_iter()
+                .skip(max_retained)
+        })
         .collect()
 }
 
@@ -193,7 +216,10 @@ mod tests {
         assert_eq!(n, name(1699999999999, 42, 1, 7));
         assert_eq!(n.file_name(), "1699999999999-42-1-7.ser");
         assert_eq!(n.temp_name(), "1699999999999-42-1-7.sertmp");
-        assert_eq!(CheckpointFileName::parse_temp("1-2-3-4.sertmp"), Some(name(1, 2, 3, 4)));
+        assert_eq!(
+            CheckpointFileName::parse_temp("1-2-3-4.sertmp"),
+            Some(name(1, 2, 3, 4))
+        );
         for bad in [
             "1-2-3-4.sertmp",
             "1-2-3.ser",

@@ -21,8 +21,8 @@ pub use factory::{
     LOCALFILE_DEFAULT_NAMESPACE, LocalFileStorageFactory, StorageSettings, TEMP_GRACE_KEY,
 };
 pub use file_storage::{
-    CheckpointEntry, CommitProtocol, FileStorage, FileStorageOptions, PruneReport, Restore, SkippedCheckpoint, StoredCheckpoint,
-    VerifyEntry, VerifyReport, VerifyStatus,
+    CheckpointEntry, CommitProtocol, FileStorage, FileStorageOptions, PruneReport, Restore,
+    SkippedCheckpoint, StoredCheckpoint, VerifyEntry, VerifyReport, VerifyStatus,
 };
 
 /// The state of one pipeline at one checkpoint, as the engine hands it to storage.
@@ -67,7 +67,9 @@ pub enum CheckpointError {
     #[error(transparent)]
     Config(#[from] ConfError),
     /// No checkpoint matches.
-    #[error("No checkpoint found, job({job_id}), pipeline({pipeline_id}), checkpoint({checkpoint_id})")]
+    #[error(
+        "No checkpoint found, job({job_id}), pipeline({pipeline_id}), checkpoint({checkpoint_id})"
+    )]
     NotFound {
         /// Job.
         job_id: String,
@@ -94,7 +96,9 @@ pub enum CheckpointError {
         source: codec::CodecError,
     },
     /// Every checkpoint file of a job failed to read.
-    #[error("none of the {count} checkpoint files of job {job_id} could be read; first failure: {first}")]
+    #[error(
+        "none of the {count} checkpoint files of job {job_id} could be read; first failure: {first}"
+    )]
     AllUnreadable {
         /// Job.
         job_id: String,
@@ -126,7 +130,9 @@ pub enum CheckpointError {
         identifier: String,
     },
     /// A background store task was lost.
-    #[error("background checkpoint store of job {job_id} pipeline {pipeline_id} did not finish: {reason}")]
+    #[error(
+        "background checkpoint store of job {job_id} pipeline {pipeline_id} did not finish: {reason}"
+    )]
     Background {
         /// Job.
         job_id: String,
@@ -168,22 +174,38 @@ pub trait CheckpointStorage: Send + Sync + fmt::Debug {
     ) -> CheckpointResult<Option<PipelineState>>;
 
     /// Every readable checkpoint of one pipeline, newest first.
-    async fn get_checkpoints_by_pipeline(&self, job_id: &str, pipeline_id: i32)
-    -> CheckpointResult<Vec<PipelineState>>;
+    async fn get_checkpoints_by_pipeline(
+        &self,
+        job_id: &str,
+        pipeline_id: i32,
+    ) -> CheckpointResult<Vec<PipelineState>>;
 
     /// One checkpoint; [`CheckpointError::NotFound`] when absent.
-    async fn get_checkpoint(&self, job_id: &str, pipeline_id: i32, checkpoint_id: i64)
-    -> CheckpointResult<PipelineState>;
+    async fn get_checkpoint(
+        &self,
+        job_id: &str,
+        pipeline_id: i32,
+        checkpoint_id: i64,
+    ) -> CheckpointResult<PipelineState>;
 
     /// Deletes every checkpoint of a job (the job directory).
     async fn delete_job(&self, job_id: &str) -> CheckpointResult<()>;
 
     /// Deletes one checkpoint.
-    async fn delete_checkpoint(&self, job_id: &str, pipeline_id: i32, checkpoint_id: i64) -> CheckpointResult<()>;
+    async fn delete_checkpoint(
+        &self,
+        job_id: &str,
+        pipeline_id: i32,
+        checkpoint_id: i64,
+    ) -> CheckpointResult<()>;
 
     /// Deletes several checkpoints of one pipeline.
-    async fn delete_checkpoints(&self, job_id: &str, pipeline_id: i32, checkpoint_ids: &[i64])
-    -> CheckpointResult<()>;
+    async fn delete_checkpoints(
+        &self,
+        job_id: &str,
+        pipeline_id: i32,
+        checkpoint_ids: &[i64],
+    ) -> CheckpointResult<()>;
 
     /// The [`FileStorage`] behind this storage, when it is one (for listing, prune, verify).
     fn file_storage(&self) -> Option<&FileStorage> {
