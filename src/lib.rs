@@ -6,4 +6,5 @@
 
 pub mod checkpoint;
 pub mod conf;
+pub mod config;
 pub mod fs;
