@@ -1,1 +1,645 @@
-//! Placeholder: being written (see the open issues); compiled only with its feature.
+//! Kerberos keytab login for the HDFS backend, with renewal for the life of the process.
+//!
+//! `kerberosPrincipal` + `kerberosKeytabFilePath` (or `kerberosKeytab`) in plugin-config are all a
+//! user sets; they reach this module as [`KERBEROS_PRINCIPAL_KEY`] / [`KERBEROS_KEYTAB_KEY`].
+//! [`login`] then:
+//!
+//! 1. checks the keytab file (exists, readable) and picks the krb5.conf ([`KRB5_CONF_KEYS`]);
+//! 2. gets a TGT from the KDC with the keytab's key (MIT `krb5_get_init_creds_keytab`, no
+//!    `kinit`) and stores it in a **private in-memory credential cache** `MEMORY:ckpt-…` that
+//!    nothing outside this process can read; the process-default cache (`KRB5CCNAME`,
+//!    `/tmp/krb5cc_UID`) is neither read nor written;
+//! 3. when `dfs.namenode.kerberos.principal` is set, gets a service ticket for each NameNode
+//!    principal it names (`_HOST` replaced by each NameNode's host, HA included), so a wrong
+//!    NameNode principal is reported at start with the key to fix;
+//! 4. starts one background thread that logs in again from the keytab at 75% of each ticket's
+//!    lifetime ([`schedule::RenewalPolicy`]) and retries with backoff (and a `tracing` warning)
+//!    while the KDC fails; the cache is replaced atomically (`krb5_cc_move`), so connections
+//!    being set up never see it empty.
+//!
+//! The HDFS backend hands the session to `hdfs-native` with
+//! [`KerberosSession::configure_client`] (principal, keytab and the private cache name), which
+//! makes hdfs-native acquire its GSSAPI credentials from exactly that cache (MIT
+//! `gss_acquire_cred_from` with the cred store `{ccache, client_keytab}`): no environment
+//! variable is set for it. Sessions are per (principal, keytab) and shared by every file system
+//! of the process.
+//!
+//! The krb5 library is loaded at run time (see `ffi`), so building with the `kerberos` feature
+//! needs no Kerberos headers or libclang; a host without libkrb5 gets a clear error only when a
+//! Kerberos login is asked for.
+
+mod errors;
+mod ffi;
+mod krb5;
+mod schedule;
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use crate::conf::Configuration;
+pub use crate::conf::{KERBEROS_KEYTAB_KEY, KERBEROS_PRINCIPAL_KEY};
+use crate::fs::{FsError, FsResult};
+use errors::{Failure, Step, Subject};
+pub use schedule::RenewalPolicy;
+
+/// Configuration keys naming the krb5.conf to use, first match wins: ckpt's own key, the key of
+/// SeaTunnel's HDFS connectors (`krb5_path`, passed through plugin-config as is) and Java's
+/// system property (`seatunnel.hadoop.java.security.krb5.conf` in plugin-config). Without any,
+/// the `KRB5_CONFIG` environment variable or `/etc/krb5.conf` is used.
+pub const KRB5_CONF_KEYS: [&str; 3] = [
+    "ckpt.kerberos.krb5-conf",
+    "krb5_path",
+    "java.security.krb5.conf",
+];
+
+/// The NameNode's Kerberos principal (may contain `_HOST`).
+pub const NAMENODE_PRINCIPAL_KEY: &str = "dfs.namenode.kerberos.principal";
+
+/// Logs in from the keytab configured in `conf` (if any) and keeps the login fresh.
+///
+/// Does nothing when [`KERBEROS_PRINCIPAL_KEY`] is not set. Idempotent: later calls with the
+/// same principal and keytab reuse the running session. See [`login`] for the session itself.
+pub async fn ensure_login(conf: &Configuration) -> FsResult<()> {
+    login(conf).await.map(|_| ())
+}
+
+/// Logs in from the keytab configured in `conf` and returns the session (creating it and its
+/// renewal thread on first use), or `None` when no principal is configured.
+///
+/// Errors: [`FsError::Config`] for a keytab key without principal (or the reverse) or a
+/// missing krb5.conf named by a key; [`FsError::Auth`] when the login fails (missing or
+/// unreadable keytab, principal not in the keytab or unknown to the KDC, unreachable KDC, wrong
+/// NameNode principal), naming the principal, the keytab path and what to check.
+pub async fn login(conf: &Configuration) -> FsResult<Option<Arc<KerberosSession>>> {
+    let Some(settings) = Settings::from_conf(conf)? else {
+        return Ok(None);
+    };
+    let krb5_conf = apply_krb5_conf(&settings)?;
+    let subject = Subject {
+        principal: &settings.principal,
+        keytab: &settings.keytab,
+        krb5_conf: &krb5_conf,
+    };
+    check_keytab_file(&subject)?;
+
+    // One login at a time, so two file systems created together share one session.
+    static LOGIN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _serial = LOGIN.lock().await;
+
+    let session = match find_session(&settings.principal, &settings.keytab) {
+        Some(session) => session,
+        None => {
+            let ccache = format!(
+                "MEMORY:ckpt-{}-{:016x}",
+                std::process::id(),
+                rand::random::<u64>()
+            );
+            let (principal, keytab, cc) = (
+                settings.principal.clone(),
+                settings.keytab.clone(),
+                ccache.clone(),
+            );
+            let lifetime = blocking(move || krb5::login_from_keytab(&principal, &keytab, &cc))
+                .await
+                .map_err(|f| errors::auth_error(&subject, &f, None))?;
+            tracing::info!(
+                principal = %settings.principal,
+                keytab = %settings.keytab,
+                expires_in_s = remaining(lifetime.end).as_secs(),
+                "Kerberos login from keytab"
+            );
+            let session = Arc::new(KerberosSession {
+                principal: settings.principal.clone(),
+                keytab: settings.keytab.clone(),
+                ccache,
+                krb5_conf: krb5_conf.clone(),
+                state: Mutex::new(State {
+                    lifetime,
+                    logins: 1,
+                    last_error: None,
+                }),
+            });
+            start_renewal(Arc::clone(&session), RenewalPolicy::default())?;
+            sessions()
+                .lock()
+                .map_err(|_| poisoned())?
+                .push(Arc::clone(&session));
+            session
+        }
+    };
+
+    for service in &settings.namenode_principals {
+        let (client, svc, cc) = (
+            session.principal.clone(),
+            service.clone(),
+            session.ccache.clone(),
+        );
+        blocking(move || krb5::fetch_service_ticket(&client, &svc, &cc))
+            .await
+            .map_err(|f| errors::auth_error(&subject, &f, Some(service)))?;
+        tracing::debug!(service = %service, "service ticket for the NameNode principal obtained");
+    }
+    Ok(Some(session))
+}
+
+/// A keytab login shared by the process: its private credential cache and renewal state.
+#[derive(Debug)]
+pub struct KerberosSession {
+    principal: String,
+    keytab: String,
+    ccache: String,
+    krb5_conf: String,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    lifetime: krb5::Lifetime,
+    logins: u64,
+    last_error: Option<String>,
+}
+
+impl KerberosSession {
+    /// The client principal.
+    pub fn principal(&self) -> &str {
+        &self.principal
+    }
+
+    /// The keytab path as configured.
+    pub fn keytab(&self) -> &str {
+        &self.keytab
+    }
+
+    /// The private credential cache (`MEMORY:ckpt-…`) holding the current tickets.
+    pub fn ccache_name(&self) -> &str {
+        &self.ccache
+    }
+
+    /// The krb5.conf in use (and where that choice came from).
+    pub fn krb5_conf(&self) -> &str {
+        &self.krb5_conf
+    }
+
+    /// Start and end of validity of the current TGT.
+    pub fn ticket_validity(&self) -> (SystemTime, SystemTime) {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        (state.lifetime.start, state.lifetime.end)
+    }
+
+    /// How many successful logins this session made (the first one included).
+    pub fn logins(&self) -> u64 {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).logins
+    }
+
+    /// The error of the last failed re-login, cleared by the next success.
+    pub fn last_error(&self) -> Option<String> {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .last_error
+            .clone()
+    }
+
+    /// Points an `hdfs-native` client at this login: the principal, the keytab (so the
+    /// GSSAPI library can also refresh the cache itself) and the private cache.
+    pub fn configure_client(
+        &self,
+        builder: hdfs_native::ClientBuilder,
+    ) -> hdfs_native::ClientBuilder {
+        builder
+            .with_kerberos_principal(self.principal.clone())
+            .with_kerberos_keytab(self.keytab.clone())
+            .with_kerberos_cache(self.ccache.clone())
+    }
+
+    /// Logs in again now (what the renewal thread does), returning the new ticket's end.
+    pub async fn relogin(self: &Arc<Self>) -> FsResult<SystemTime> {
+        let me = Arc::clone(self);
+        let result =
+            blocking(move || krb5::login_from_keytab(&me.principal, &me.keytab, &me.ccache)).await;
+        self.record(result)
+    }
+
+    fn record(&self, result: Result<krb5::Lifetime, Failure>) -> FsResult<SystemTime> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match result {
+            Ok(lifetime) => {
+                state.lifetime = lifetime;
+                state.logins += 1;
+                state.last_error = None;
+                Ok(lifetime.end)
+            }
+            Err(failure) => {
+                let error = errors::auth_error(&self.subject(), &failure, None);
+                state.last_error = Some(error.to_string());
+                Err(error)
+            }
+        }
+    }
+
+    fn subject(&self) -> Subject<'_> {
+        Subject {
+            principal: &self.principal,
+            keytab: &self.keytab,
+            krb5_conf: &self.krb5_conf,
+        }
+    }
+}
+
+/// What `conf` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Settings {
+    principal: String,
+    keytab: String,
+    /// `(key, path)` of the krb5.conf named by configuration.
+    krb5_conf: Option<(String, String)>,
+    namenode_principals: Vec<String>,
+}
+
+impl Settings {
+    fn from_conf(conf: &Configuration) -> FsResult<Option<Settings>> {
+        let value = |key: &str| conf.get(key).map(str::trim).filter(|v| !v.is_empty());
+        let (principal, keytab) = match (value(KERBEROS_PRINCIPAL_KEY), value(KERBEROS_KEYTAB_KEY))
+        {
+            (None, None) => return Ok(None),
+            (Some(p), Some(k)) => (p.to_string(), k.to_string()),
+            (Some(_), None) => {
+                return Err(FsError::Config {
+                    key: KERBEROS_KEYTAB_KEY.to_string(),
+                    message: "a Kerberos principal is set but no keytab; set kerberosKeytabFilePath (or kerberosKeytab) in plugin-config".to_string(),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(FsError::Config {
+                    key: KERBEROS_PRINCIPAL_KEY.to_string(),
+                    message: "a Kerberos keytab is set but no principal; set kerberosPrincipal in plugin-config".to_string(),
+                });
+            }
+        };
+        if principal.contains('\0') || keytab.contains('\0') {
+            return Err(FsError::Config {
+                key: KERBEROS_PRINCIPAL_KEY.to_string(),
+                message: "the principal or keytab path contains a NUL byte".to_string(),
+            });
+        }
+        let krb5_conf = KRB5_CONF_KEYS
+            .iter()
+            .find_map(|k| value(k).map(|v| (k.to_string(), v.to_string())));
+        Ok(Some(Settings {
+            principal,
+            keytab,
+            krb5_conf,
+            namenode_principals: namenode_principals(conf),
+        }))
+    }
+}
+
+/// The NameNode service principals `dfs.namenode.kerberos.principal` names for the configured
+/// file system: `_HOST` is replaced by each NameNode's host (all NameNodes of an HA
+/// nameservice). Hosts given as IP addresses are skipped when `_HOST` is used (their canonical
+/// name would need reverse DNS).
+fn namenode_principals(conf: &Configuration) -> Vec<String> {
+    let Some(pattern) = conf
+        .get(NAMENODE_PRINCIPAL_KEY)
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    else {
+        return Vec::new();
+    };
+    if !pattern.contains("_HOST") {
+        return vec![pattern.to_string()];
+    }
+    let mut out = BTreeSet::new();
+    for host in namenode_hosts(conf) {
+        if host.parse::<std::net::IpAddr>().is_ok() {
+            continue;
+        }
+        out.insert(pattern.replace("_HOST", &host.to_ascii_lowercase()));
+    }
+    out.into_iter().collect()
+}
+
+/// Hosts of the NameNodes of `fs.defaultFS`: the URI's host, or those of an HA nameservice.
+fn namenode_hosts(conf: &Configuration) -> Vec<String> {
+    let Some(fs) = conf.get("fs.defaultFS") else {
+        return Vec::new();
+    };
+    let authority = fs
+        .split_once("://")
+        .map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
+    if authority.is_empty() {
+        return Vec::new();
+    }
+    let ha_key = format!("dfs.ha.namenodes.{authority}");
+    match conf.get(&ha_key) {
+        Some(ids) => ids
+            .split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .filter_map(|id| conf.get(&format!("dfs.namenode.rpc-address.{authority}.{id}")))
+            .map(host_of)
+            .collect(),
+        None => vec![host_of(authority)],
+    }
+}
+
+fn host_of(address: &str) -> String {
+    let address = address.trim();
+    if let Some(rest) = address.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest).to_string();
+    }
+    match address.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host.to_string(),
+        _ => address.to_string(),
+    }
+}
+
+/// Makes the krb5.conf named by configuration the process's (`KRB5_CONFIG`), once, and
+/// describes the krb5.conf in use for messages.
+fn apply_krb5_conf(settings: &Settings) -> FsResult<String> {
+    const ENV: &str = "KRB5_CONFIG";
+    let current = std::env::var(ENV).ok().filter(|v| !v.is_empty());
+    let Some((key, path)) = &settings.krb5_conf else {
+        return Ok(match current {
+            Some(p) => format!("{p} (from KRB5_CONFIG)"),
+            None => "/etc/krb5.conf (the default; set KRB5_CONFIG or ckpt.kerberos.krb5-conf to use another)".to_string(),
+        });
+    };
+    if let Err(e) = std::fs::File::open(path) {
+        return Err(FsError::Config {
+            key: key.clone(),
+            message: format!("cannot read the krb5.conf {path}: {e}"),
+        });
+    }
+    static APPLIED: Mutex<Option<String>> = Mutex::new(None);
+    let mut applied = APPLIED.lock().map_err(|_| poisoned())?;
+    match applied.as_deref() {
+        Some(done) if done == path => {}
+        Some(done) => {
+            return Err(FsError::Config {
+                key: key.clone(),
+                message: format!(
+                    "this process already uses the krb5.conf {done}; one process can use only one krb5.conf"
+                ),
+            });
+        }
+        None if current.as_deref() == Some(path.as_str()) => *applied = Some(path.clone()),
+        None => {
+            if let Some(other) = &current {
+                tracing::warn!(KRB5_CONFIG = %other, "{key} = {path} overrides the KRB5_CONFIG environment variable");
+            }
+            // SAFETY: `set_var` is unsafe because C code in other threads may read the
+            // environment (getenv) while it changes. This runs once per process (guarded by
+            // APPLIED), before ckpt's first Kerberos call, so libkrb5/libgssapi (the readers of
+            // KRB5_CONFIG) have not been used by ckpt yet; Rust code reading the environment
+            // takes std's environment lock. The remaining hazard, a foreign C thread calling
+            // getenv at this instant, is why operators should prefer exporting KRB5_CONFIG in
+            // the service's environment: then the value already matches and this is skipped.
+            unsafe { std::env::set_var(ENV, path) };
+            *applied = Some(path.clone());
+        }
+    }
+    Ok(format!("{path} (from {key})"))
+}
+
+/// Clear errors for a keytab path that does not exist or cannot be read, before krb5 sees it.
+fn check_keytab_file(subject: &Subject<'_>) -> FsResult<()> {
+    let name = krb5::keytab_name(subject.keytab);
+    let Some(path) = name.strip_prefix("FILE:") else {
+        return Ok(()); // other keytab types (MEMORY:, KEYRING:...) are krb5's business
+    };
+    let failure = match std::fs::File::open(path) {
+        Ok(file) => match file.metadata() {
+            Ok(m) if m.is_file() => return Ok(()),
+            Ok(_) => Failure::new(
+                Step::ResolveKeytab,
+                21,
+                "is a directory, not a keytab file".into(),
+            ),
+            Err(e) => io_failure(e),
+        },
+        Err(e) => io_failure(e),
+    };
+    Err(errors::auth_error(subject, &failure, None))
+}
+
+fn io_failure(e: std::io::Error) -> Failure {
+    let code = match e.kind() {
+        std::io::ErrorKind::NotFound => 2,
+        std::io::ErrorKind::PermissionDenied => 13,
+        _ => e.raw_os_error().unwrap_or(0),
+    };
+    Failure::new(Step::ResolveKeytab, code, e.to_string())
+}
+
+fn sessions() -> &'static Mutex<Vec<Arc<KerberosSession>>> {
+    static SESSIONS: OnceLock<Mutex<Vec<Arc<KerberosSession>>>> = OnceLock::new();
+    SESSIONS.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+fn find_session(principal: &str, keytab: &str) -> Option<Arc<KerberosSession>> {
+    let sessions = sessions().lock().unwrap_or_else(|e| e.into_inner());
+    sessions
+        .iter()
+        .find(|s| s.principal == principal && s.keytab == keytab)
+        .cloned()
+}
+
+fn poisoned() -> FsError {
+    FsError::Auth {
+        message: "Kerberos session registry is unusable after a panic in another thread"
+            .to_string(),
+    }
+}
+
+fn remaining(end: SystemTime) -> Duration {
+    end.duration_since(SystemTime::now()).unwrap_or_default()
+}
+
+/// Runs a blocking krb5 call off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Failure> + Send + 'static,
+) -> Result<T, Failure> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        Err(Failure::new(
+            Step::InitialCredentials,
+            0,
+            format!("login task failed: {e}"),
+        ))
+    })
+}
+
+/// The renewal loop runs on its own thread: it outlives any particular tokio runtime (a
+/// session is shared by the whole process) and its krb5 calls block anyway.
+fn start_renewal(session: Arc<KerberosSession>, policy: RenewalPolicy) -> FsResult<()> {
+    std::thread::Builder::new()
+        .name("ckpt-krb5-renew".to_string())
+        .spawn(move || renewal_loop(&session, policy))
+        .map(|_| ())
+        .map_err(|e| FsError::Auth {
+            message: format!("cannot start the Kerberos renewal thread: {e}"),
+        })
+}
+
+fn renewal_loop(session: &KerberosSession, policy: RenewalPolicy) {
+    loop {
+        let lifetime = session
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .lifetime;
+        std::thread::sleep(policy.next_login(SystemTime::now(), lifetime));
+        let mut attempt = 0u32;
+        loop {
+            let result =
+                krb5::login_from_keytab(&session.principal, &session.keytab, &session.ccache);
+            let transient = result.as_ref().err().is_none_or(errors::is_transient);
+            match session.record(result).map_err(|e| (e, transient)) {
+                Ok(end) => {
+                    tracing::info!(
+                        principal = %session.principal,
+                        expires_in_s = remaining(end).as_secs(),
+                        "Kerberos re-login from keytab"
+                    );
+                    break;
+                }
+                Err((error, transient)) => {
+                    attempt = attempt.saturating_add(1);
+                    let wait = policy.retry_after(attempt, SystemTime::now(), lifetime.end);
+                    let left = remaining(lifetime.end).as_secs();
+                    let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+                    if transient {
+                        tracing::warn!(
+                            attempt,
+                            retry_in_ms = wait_ms,
+                            ticket_expires_in_s = left,
+                            "Kerberos re-login failed, will retry: {error}"
+                        );
+                    } else {
+                        tracing::error!(
+                            attempt,
+                            retry_in_ms = wait_ms,
+                            ticket_expires_in_s = left,
+                            "Kerberos re-login failed (needs fixing; retrying anyway): {error}"
+                        );
+                    }
+                    std::thread::sleep(wait);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conf(pairs: &[(&str, &str)]) -> Configuration {
+        Configuration::from_pairs(pairs.iter().copied())
+    }
+
+    #[test]
+    fn no_principal_means_no_login() {
+        assert_eq!(Settings::from_conf(&conf(&[])).unwrap(), None);
+    }
+
+    #[test]
+    fn half_configured_login_names_the_missing_key() {
+        let e = Settings::from_conf(&conf(&[(KERBEROS_PRINCIPAL_KEY, "a@R")])).unwrap_err();
+        assert!(
+            matches!(&e, FsError::Config { key, .. } if key == KERBEROS_KEYTAB_KEY),
+            "{e}"
+        );
+        let e = Settings::from_conf(&conf(&[(KERBEROS_KEYTAB_KEY, "/k")])).unwrap_err();
+        assert!(
+            matches!(&e, FsError::Config { key, .. } if key == KERBEROS_PRINCIPAL_KEY),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn krb5_conf_keys_in_order() {
+        let s = Settings::from_conf(&conf(&[
+            (KERBEROS_PRINCIPAL_KEY, "a@R"),
+            (KERBEROS_KEYTAB_KEY, "/k"),
+            ("java.security.krb5.conf", "/j"),
+            ("krb5_path", "/s"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            s.krb5_conf,
+            Some(("krb5_path".to_string(), "/s".to_string()))
+        );
+    }
+
+    #[test]
+    fn namenode_principal_literal() {
+        let c = conf(&[
+            ("fs.defaultFS", "hdfs://127.0.0.1:8020"),
+            (NAMENODE_PRINCIPAL_KEY, "hdfs/localhost@EXAMPLE.COM"),
+        ]);
+        assert_eq!(namenode_principals(&c), vec!["hdfs/localhost@EXAMPLE.COM"]);
+    }
+
+    #[test]
+    fn namenode_principal_host_pattern_over_ha() {
+        let c = conf(&[
+            ("fs.defaultFS", "hdfs://ns1"),
+            ("dfs.ha.namenodes.ns1", "nn1, nn2,nn3"),
+            ("dfs.namenode.rpc-address.ns1.nn1", "NN1.Example.com:8020"),
+            ("dfs.namenode.rpc-address.ns1.nn2", "nn2.example.com:8020"),
+            ("dfs.namenode.rpc-address.ns1.nn3", "10.0.0.3:8020"),
+            (NAMENODE_PRINCIPAL_KEY, "nn/_HOST@EXAMPLE.COM"),
+        ]);
+        assert_eq!(
+            namenode_principals(&c),
+            vec![
+                "nn/nn1.example.com@EXAMPLE.COM",
+                "nn/nn2.example.com@EXAMPLE.COM"
+            ]
+        );
+    }
+
+    #[test]
+    fn namenode_principal_host_pattern_single() {
+        let c = conf(&[
+            ("fs.defaultFS", "hdfs://nn.example.com:8020/"),
+            (NAMENODE_PRINCIPAL_KEY, "nn/_HOST@R"),
+        ]);
+        assert_eq!(namenode_principals(&c), vec!["nn/nn.example.com@R"]);
+        assert!(namenode_principals(&conf(&[("fs.defaultFS", "hdfs://h:1")])).is_empty());
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(host_of("h:8020"), "h");
+        assert_eq!(host_of("h"), "h");
+        assert_eq!(host_of("[::1]:8020"), "::1");
+    }
+
+    #[tokio::test]
+    async fn missing_keytab_is_a_clear_auth_error() {
+        let c = conf(&[
+            (KERBEROS_PRINCIPAL_KEY, "ckpt@EXAMPLE.COM"),
+            (KERBEROS_KEYTAB_KEY, "/nonexistent/ckpt.keytab"),
+        ]);
+        let e = login(&c).await.unwrap_err();
+        let m = e.to_string();
+        assert!(matches!(e, FsError::Auth { .. }), "{m}");
+        assert!(
+            m.contains("ckpt@EXAMPLE.COM") && m.contains("/nonexistent/ckpt.keytab"),
+            "{m}"
+        );
+        assert!(m.contains("does not exist"), "{m}");
+    }
+
+    #[test]
+    fn io_failures_map_to_errno() {
+        let nf = io_failure(std::io::Error::from(std::io::ErrorKind::NotFound));
+        assert_eq!(nf.code, 2);
+        let pd = io_failure(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert_eq!(pd.code, 13);
+    }
+}
