@@ -4,6 +4,8 @@
 
 pub mod checkpoint_suite;
 pub mod conformance;
+#[cfg(feature = "oss")]
+pub mod oss_env;
 
 /// Called when a test's server or tool is missing: fails the test with `what` (so CI can never
 /// skip silently), unless `CKPT_ALLOW_SKIP=1`, in which case it prints why and skips.
