@@ -1,1 +1,492 @@
-//! Placeholder: being written (see the open issues); compiled only with its feature.
+//! A shared retry layer: bounded exponential backoff with jitter and a total time budget.
+//!
+//! Only errors for which [`FsError::is_retryable`] is true are retried; any other error is
+//! returned at once, unchanged. When the budget or the attempt limit runs out, the result is
+//! [`FsError::RetriesExhausted`] naming the operation, the number of attempts, the time spent
+//! and the last error.
+//!
+//! The policy is read from the Hadoop-style configuration (all optional):
+//!
+//! | key | default | meaning |
+//! | --- | --- | --- |
+//! | `ckpt.retry.max-elapsed` | `60s` | total time budget of one operation, all attempts and waits included; no new attempt starts after it |
+//! | `ckpt.retry.max-attempts` | `20` | most attempts (the first one included); `1` disables retries |
+//! | `ckpt.retry.initial-backoff` | `200ms` | wait before the second attempt |
+//! | `ckpt.retry.max-backoff` | `5s` | the wait doubles per attempt up to this |
+//!
+//! Durations take Hadoop suffixes (`500ms`, `10s`, `2m`); a bare number is milliseconds.
+//! Each wait is drawn at random between half and all of the nominal backoff ("equal jitter"),
+//! so clients that failed together do not retry in lockstep. An attempt already running when
+//! the budget runs out is not interrupted (the backend's own socket timeouts bound it); the
+//! layer only refuses to start or wait for another one.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+
+use super::{
+    Capabilities, FileReader, FileStatus, FileSystem, FileWriter, FsError, FsResult, Path,
+};
+use crate::conf::{ConfError, Configuration};
+
+/// Configuration key: total time budget of one operation.
+pub const MAX_ELAPSED_KEY: &str = "ckpt.retry.max-elapsed";
+/// Configuration key: most attempts of one operation (the first one included).
+pub const MAX_ATTEMPTS_KEY: &str = "ckpt.retry.max-attempts";
+/// Configuration key: wait before the second attempt.
+pub const INITIAL_BACKOFF_KEY: &str = "ckpt.retry.initial-backoff";
+/// Configuration key: longest wait between two attempts.
+pub const MAX_BACKOFF_KEY: &str = "ckpt.retry.max-backoff";
+
+/// How an operation is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Nominal wait before the second attempt; doubles per attempt.
+    pub initial_backoff: Duration,
+    /// Cap of the nominal wait.
+    pub max_backoff: Duration,
+    /// Total budget: no attempt starts (and no wait is begun) that would end after it.
+    pub max_elapsed: Duration,
+    /// Most attempts, the first one included (at least 1).
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+            max_elapsed: Duration::from_secs(60),
+            max_attempts: 20,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that makes exactly one attempt.
+    pub fn no_retry() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// Reads the `ckpt.retry.*` keys (see the module docs), defaults for unset keys.
+    pub fn from_conf(conf: &Configuration) -> Result<Self, ConfError> {
+        let d = RetryPolicy::default();
+        let ms = Duration::from_millis(1);
+        let policy = RetryPolicy {
+            initial_backoff: conf.get_duration(INITIAL_BACKOFF_KEY, ms, d.initial_backoff)?,
+            max_backoff: conf.get_duration(MAX_BACKOFF_KEY, ms, d.max_backoff)?,
+            max_elapsed: conf.get_duration(MAX_ELAPSED_KEY, ms, d.max_elapsed)?,
+            max_attempts: {
+                let n = conf.get_u64(MAX_ATTEMPTS_KEY, u64::from(d.max_attempts))?;
+                if n == 0 {
+                    return Err(ConfError::invalid(
+                        MAX_ATTEMPTS_KEY,
+                        &n.to_string(),
+                        "at least 1 (1 disables retries)",
+                    ));
+                }
+                u32::try_from(n).unwrap_or(u32::MAX)
+            },
+        };
+        if policy.max_backoff < policy.initial_backoff {
+            return Err(ConfError::invalid(
+                MAX_BACKOFF_KEY,
+                &format!("{:?}", policy.max_backoff),
+                format!(
+                    "must not be shorter than {INITIAL_BACKOFF_KEY} ({:?})",
+                    policy.initial_backoff
+                ),
+            ));
+        }
+        Ok(policy)
+    }
+
+    /// The nominal (jitter-free) wait after failed attempt number `attempt` (1-based):
+    /// `initial_backoff * 2^(attempt-1)`, capped at `max_backoff`.
+    pub fn nominal_backoff(&self, attempt: u32) -> Duration {
+        let shift = attempt.saturating_sub(1).min(30);
+        self.initial_backoff
+            .saturating_mul(1u32 << shift)
+            .min(self.max_backoff)
+    }
+
+    /// The wait after failed attempt `attempt` for a random draw `unit` in `[0, 1]`: between
+    /// half and all of [`RetryPolicy::nominal_backoff`].
+    pub fn jittered_backoff(&self, attempt: u32, unit: f64) -> Duration {
+        let nominal = self.nominal_backoff(attempt);
+        let half = nominal / 2;
+        half + half.mul_f64(unit.clamp(0.0, 1.0))
+    }
+
+    /// What to do after failed attempt `attempt` when `elapsed` has been spent: `Some(wait)`
+    /// to wait and try again, `None` to give up.
+    pub fn next_wait(&self, attempt: u32, elapsed: Duration, unit: f64) -> Option<Duration> {
+        if attempt >= self.max_attempts {
+            return None;
+        }
+        let wait = self.jittered_backoff(attempt, unit);
+        if elapsed.saturating_add(wait) >= self.max_elapsed {
+            return None;
+        }
+        Some(wait)
+    }
+}
+
+/// Runs `op` until it succeeds, fails with a non-retryable error, or the policy gives up.
+/// `operation` names the operation and path for logs and for [`FsError::RetriesExhausted`].
+pub async fn retry<T, F, Fut>(operation: &str, policy: &RetryPolicy, mut op: F) -> FsResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = FsResult<T>>,
+{
+    retry_with_attempt(operation, policy, |_| op()).await
+}
+
+/// Like [`retry`], but `op` is told which attempt it is (1-based), so it can account for an
+/// earlier attempt that may have taken effect although it reported an error.
+pub async fn retry_with_attempt<T, F, Fut>(
+    operation: &str,
+    policy: &RetryPolicy,
+    mut op: F,
+) -> FsResult<T>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = FsResult<T>>,
+{
+    let start = Instant::now();
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        match op(attempt).await {
+            Ok(value) => {
+                if attempt > 1 {
+                    tracing::info!(operation, attempt, elapsed = ?start.elapsed(), "succeeded after retrying");
+                }
+                return Ok(value);
+            }
+            Err(e) if !e.is_retryable() => return Err(e),
+            Err(e) => {
+                let elapsed = start.elapsed();
+                match policy.next_wait(attempt, elapsed, rand::random::<f64>()) {
+                    Some(wait) => {
+                        tracing::warn!(operation, attempt, ?wait, error = %e, "retryable error; trying again");
+                        tokio::time::sleep(wait).await;
+                    }
+                    None => {
+                        tracing::warn!(operation, attempt, ?elapsed, error = %e, "giving up");
+                        return Err(FsError::RetriesExhausted {
+                            operation: operation.to_string(),
+                            attempts: attempt,
+                            elapsed,
+                            last: Box::new(e),
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Wraps any [`FileSystem`] so that its metadata operations, `open`, `create` and ranged reads
+/// are retried under a [`RetryPolicy`]. Writes through a [`FileWriter`] are not retried (a
+/// half-written stream cannot be replayed in general); backends that can do better do it
+/// themselves.
+#[derive(Debug, Clone)]
+pub struct RetryingFileSystem {
+    inner: Arc<dyn FileSystem>,
+    policy: RetryPolicy,
+}
+
+impl RetryingFileSystem {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<dyn FileSystem>, policy: RetryPolicy) -> Self {
+        RetryingFileSystem { inner, policy }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+}
+
+#[async_trait]
+impl FileSystem for RetryingFileSystem {
+    fn scheme(&self) -> &str {
+        self.inner.scheme()
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    async fn get_file_status(&self, path: &Path) -> FsResult<FileStatus> {
+        retry(&format!("get_file_status {path}"), &self.policy, || {
+            self.inner.get_file_status(path)
+        })
+        .await
+    }
+
+    fn list_status_stream<'a>(&'a self, path: &'a Path) -> BoxStream<'a, FsResult<FileStatus>> {
+        self.inner.list_status_stream(path)
+    }
+
+    async fn list_status(&self, path: &Path) -> FsResult<Vec<FileStatus>> {
+        retry(&format!("list_status {path}"), &self.policy, || {
+            self.inner.list_status(path)
+        })
+        .await
+    }
+
+    async fn create(&self, path: &Path, overwrite: bool) -> FsResult<Box<dyn FileWriter>> {
+        retry(&format!("create {path}"), &self.policy, || {
+            self.inner.create(path, overwrite)
+        })
+        .await
+    }
+
+    async fn open(&self, path: &Path) -> FsResult<Box<dyn FileReader>> {
+        let reader = retry(&format!("open {path}"), &self.policy, || {
+            self.inner.open(path)
+        })
+        .await?;
+        Ok(Box::new(RetryingReader {
+            inner: reader,
+            path: path.to_string(),
+            policy: self.policy,
+        }))
+    }
+
+    async fn mkdirs(&self, path: &Path) -> FsResult<()> {
+        retry(&format!("mkdirs {path}"), &self.policy, || {
+            self.inner.mkdirs(path)
+        })
+        .await
+    }
+
+    async fn delete(&self, path: &Path, recursive: bool) -> FsResult<bool> {
+        retry(&format!("delete {path}"), &self.policy, || {
+            self.inner.delete(path, recursive)
+        })
+        .await
+    }
+
+    async fn rename(&self, src: &Path, dst: &Path) -> FsResult<bool> {
+        retry(&format!("rename {src} to {dst}"), &self.policy, || {
+            self.inner.rename(src, dst)
+        })
+        .await
+    }
+}
+
+struct RetryingReader {
+    inner: Box<dyn FileReader>,
+    path: String,
+    policy: RetryPolicy,
+}
+
+#[async_trait]
+impl FileReader for RetryingReader {
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+
+    async fn read_range(&self, offset: u64, len: u64) -> FsResult<Bytes> {
+        retry(&format!("read {}", self.path), &self.policy, || {
+            self.inner.read_range(offset, len)
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    fn fast(max_attempts: u32, max_elapsed: Duration) -> RetryPolicy {
+        RetryPolicy {
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(4),
+            max_elapsed,
+            max_attempts,
+        }
+    }
+
+    fn transient() -> FsError {
+        FsError::Backend {
+            scheme: "test".into(),
+            message: "standby".into(),
+            retryable: true,
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_jitter_stays_in_half_to_full() {
+        let p = RetryPolicy {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(1000),
+            max_elapsed: Duration::from_secs(60),
+            max_attempts: 100,
+        };
+        let nominal: Vec<u64> = (1..=6)
+            .map(|a| p.nominal_backoff(a).as_millis() as u64)
+            .collect();
+        assert_eq!(nominal, vec![100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(p.nominal_backoff(1000), Duration::from_millis(1000));
+        assert_eq!(p.jittered_backoff(3, 0.0), Duration::from_millis(200));
+        assert_eq!(p.jittered_backoff(3, 1.0), Duration::from_millis(400));
+        let mid = p.jittered_backoff(3, 0.5);
+        assert!(mid > Duration::from_millis(200) && mid < Duration::from_millis(400));
+    }
+
+    #[test]
+    fn next_wait_respects_attempts_and_budget() {
+        let p = RetryPolicy {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(1000),
+            max_elapsed: Duration::from_secs(2),
+            max_attempts: 3,
+        };
+        assert!(p.next_wait(1, Duration::ZERO, 1.0).is_some());
+        assert!(
+            p.next_wait(3, Duration::ZERO, 1.0).is_none(),
+            "attempt limit"
+        );
+        assert!(
+            p.next_wait(2, Duration::from_millis(1850), 1.0).is_none(),
+            "a wait that ends past the budget is not begun"
+        );
+        assert!(p.next_wait(2, Duration::from_millis(1500), 0.0).is_some());
+    }
+
+    #[test]
+    fn policy_from_conf_reads_keys_and_names_bad_ones() {
+        let conf = Configuration::from_pairs([
+            (MAX_ELAPSED_KEY, "90s"),
+            (MAX_ATTEMPTS_KEY, "7"),
+            (INITIAL_BACKOFF_KEY, "50"),
+            (MAX_BACKOFF_KEY, "2s"),
+        ]);
+        let p = RetryPolicy::from_conf(&conf).unwrap();
+        assert_eq!(
+            p,
+            RetryPolicy {
+                initial_backoff: Duration::from_millis(50),
+                max_backoff: Duration::from_secs(2),
+                max_elapsed: Duration::from_secs(90),
+                max_attempts: 7,
+            }
+        );
+        assert_eq!(
+            RetryPolicy::from_conf(&Configuration::new()).unwrap(),
+            RetryPolicy::default()
+        );
+        for (key, value) in [
+            (MAX_ELAPSED_KEY, "soon"),
+            (MAX_ATTEMPTS_KEY, "0"),
+            (MAX_BACKOFF_KEY, "1ms"),
+        ] {
+            let err = RetryPolicy::from_conf(&Configuration::from_pairs([(key, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn retries_retryable_errors_until_success() {
+        let calls = AtomicU32::new(0);
+        let got = retry("op", &fast(10, Duration::from_secs(10)), || async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 3 {
+                Err(transient())
+            } else {
+                Ok(42)
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(got, 42);
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn non_retryable_errors_return_at_once_unchanged() {
+        let calls = AtomicU32::new(0);
+        let err = retry("op", &fast(10, Duration::from_secs(10)), || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(FsError::NotFound { path: "/x".into() })
+        })
+        .await
+        .unwrap_err();
+        assert!(err.is_not_found(), "{err:?}");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn gives_up_after_max_attempts_saying_how_many() {
+        let err = retry_with_attempt(
+            "stat /p",
+            &fast(4, Duration::from_secs(10)),
+            |a| async move {
+                assert!(a <= 4);
+                Err::<(), _>(transient())
+            },
+        )
+        .await
+        .unwrap_err();
+        match &err {
+            FsError::RetriesExhausted {
+                operation,
+                attempts,
+                last,
+                ..
+            } => {
+                assert_eq!(operation, "stat /p");
+                assert_eq!(*attempts, 4);
+                assert!(last.is_retryable());
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = err.to_string();
+        assert!(
+            text.contains("4 attempts") && text.contains("standby"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn gives_up_within_the_time_budget() {
+        let policy = RetryPolicy {
+            initial_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_millis(50),
+            max_elapsed: Duration::from_millis(300),
+            max_attempts: 1000,
+        };
+        let start = Instant::now();
+        let err = retry("op", &policy, || async { Err::<(), _>(transient()) })
+            .await
+            .unwrap_err();
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        match err {
+            FsError::RetriesExhausted {
+                attempts, elapsed, ..
+            } => {
+                assert!(attempts > 2, "{attempts}");
+                assert!(elapsed <= Duration::from_millis(300), "{elapsed:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

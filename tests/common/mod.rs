@@ -4,6 +4,7 @@
 
 pub mod checkpoint_suite;
 pub mod conformance;
+pub mod hdfs_env;
 #[cfg(feature = "oss")]
 pub mod oss_env;
 

@@ -1,1 +1,0 @@
-//! Placeholder: being written (see the open issues); compiled only with its feature.

@@ -1,0 +1,219 @@
+//! Pure configuration logic of the HDFS backend: which NameNodes a URI names, the HA checks
+//! that turn an unknown nameservice into a clear error, and the options handed to hdfs-native.
+
+use crate::conf::{Configuration, HADOOP_KEY_PREFIX};
+use crate::fs::{FsError, FsResult, Path};
+
+/// Configuration key: the size of the in-memory replay buffer of one HDFS writer. A write or
+/// close that fails with a retryable error (NameNode failover, DataNode pipeline failure) is
+/// replayed from this buffer into a fresh file; a file larger than this is not replayed and the
+/// error is returned to the caller instead.
+pub const REPLAY_BUFFER_KEY: &str = "ckpt.hdfs.write.replay-buffer";
+/// Default of [`REPLAY_BUFFER_KEY`]: 64 MiB.
+pub const DEFAULT_REPLAY_BUFFER: u64 = 64 << 20;
+
+/// hdfs-native's own failover loop: how many times it moves to another NameNode in one call.
+const FAILOVER_MAX_ATTEMPTS: &str = "dfs.client.failover.max.attempts";
+
+/// Where an `hdfs://` authority points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HdfsTarget {
+    /// One NameNode at `host:port`.
+    NameNode {
+        /// `host:port`.
+        address: String,
+    },
+    /// An HA nameservice and its NameNodes (`(id, host:port)`, in configuration order).
+    NameService {
+        /// The logical name.
+        nameservice: String,
+        /// The NameNodes.
+        namenodes: Vec<(String, String)>,
+    },
+}
+
+impl HdfsTarget {
+    /// How many NameNodes the target has.
+    pub fn namenode_count(&self) -> usize {
+        match self {
+            HdfsTarget::NameNode { .. } => 1,
+            HdfsTarget::NameService { namenodes, .. } => namenodes.len(),
+        }
+    }
+}
+
+/// Works out the NameNodes for `root` (`hdfs://host:port` or `hdfs://nameservice`) from
+/// `conf`. A nameservice must have `dfs.ha.namenodes.<ns>` and one
+/// `dfs.namenode.rpc-address.<ns>.<nn>` per NameNode; otherwise the error names exactly the
+/// missing keys and where they can be set.
+pub fn resolve_target(root: &Path, conf: &Configuration) -> FsResult<HdfsTarget> {
+    let authority = root.authority().unwrap_or("").trim();
+    if authority.is_empty() {
+        return Err(FsError::Config {
+            key: "fs.defaultFS".to_string(),
+            message: format!(
+                "{root} names no NameNode: use hdfs://host:port for one NameNode or hdfs://<nameservice> for HA"
+            ),
+        });
+    }
+    if let Some((host, port)) = authority.rsplit_once(':') {
+        if host.is_empty() || port.parse::<u16>().is_err() {
+            return Err(FsError::Config {
+                key: "fs.defaultFS".to_string(),
+                message: format!(
+                    "{root}: expected hdfs://host:port (port 1-65535) or hdfs://<nameservice>"
+                ),
+            });
+        }
+        return Ok(HdfsTarget::NameNode {
+            address: authority.to_string(),
+        });
+    }
+    let ns = authority;
+    let namenodes_key = format!("dfs.ha.namenodes.{ns}");
+    let ids = conf.get_list(&namenodes_key);
+    let mut missing = Vec::new();
+    let mut namenodes = Vec::new();
+    if ids.is_empty() {
+        missing.push(namenodes_key.clone());
+        missing.push(format!(
+            "dfs.namenode.rpc-address.{ns}.<nn> for each NameNode"
+        ));
+    }
+    for id in &ids {
+        let key = format!("dfs.namenode.rpc-address.{ns}.{id}");
+        match conf.get(&key) {
+            Some(address) => namenodes.push((id.clone(), address.to_string())),
+            None => missing.push(key),
+        }
+    }
+    if !missing.is_empty() {
+        let key = missing[0].clone();
+        return Err(FsError::Config {
+            key,
+            message: format!(
+                "hdfs://{ns} has no port, so it must be an HA nameservice, but {} {} not set. \
+                 Set them in plugin-config with the {HADOOP_KEY_PREFIX} prefix (e.g. \
+                 {HADOOP_KEY_PREFIX}{namenodes_key}: nn1,nn2 and \
+                 {HADOOP_KEY_PREFIX}dfs.namenode.rpc-address.{ns}.nn1: host1:8020), in hdfs-site.xml \
+                 under HADOOP_CONF_DIR, or in the file named by hdfs_site_path; \
+                 for a single NameNode use hdfs://host:port instead",
+                missing.join(", "),
+                if missing.len() == 1 { "is" } else { "are" },
+            ),
+        });
+    }
+    Ok(HdfsTarget::NameService {
+        nameservice: ns.to_string(),
+        namenodes,
+    })
+}
+
+/// The options handed to hdfs-native: every key of the effective configuration (our layering
+/// is final; hdfs-native is told to read no site files itself), plus defaults that leave
+/// backoff to our retry layer: hdfs-native makes one sweep over the NameNodes per call
+/// (`dfs.client.failover.max.attempts` = NameNodes - 1) unless the user set it.
+pub fn client_options(conf: &Configuration, target: &HdfsTarget) -> Vec<(String, String)> {
+    let mut effective = conf.clone();
+    effective.set_if_unset(
+        FAILOVER_MAX_ATTEMPTS,
+        target.namenode_count().saturating_sub(1).to_string(),
+    );
+    effective
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(s: &str) -> Path {
+        Path::parse(s).unwrap().root()
+    }
+
+    #[test]
+    fn host_and_port_is_one_namenode() {
+        let t = resolve_target(&root("hdfs://127.0.0.1:9000"), &Configuration::new()).unwrap();
+        assert_eq!(
+            t,
+            HdfsTarget::NameNode {
+                address: "127.0.0.1:9000".into()
+            }
+        );
+        assert_eq!(t.namenode_count(), 1);
+        let err = resolve_target(&root("hdfs://nn:http"), &Configuration::new()).unwrap_err();
+        assert!(err.to_string().contains("fs.defaultFS"), "{err}");
+    }
+
+    #[test]
+    fn nameservice_with_all_keys() {
+        let conf = Configuration::from_pairs([
+            ("dfs.ha.namenodes.usdp-bing", "nn1, nn2"),
+            ("dfs.namenode.rpc-address.usdp-bing.nn1", "h1:8020"),
+            ("dfs.namenode.rpc-address.usdp-bing.nn2", "h2:8020"),
+        ]);
+        let t = resolve_target(&root("hdfs://usdp-bing"), &conf).unwrap();
+        assert_eq!(
+            t,
+            HdfsTarget::NameService {
+                nameservice: "usdp-bing".into(),
+                namenodes: vec![
+                    ("nn1".into(), "h1:8020".into()),
+                    ("nn2".into(), "h2:8020".into())
+                ],
+            }
+        );
+    }
+
+    #[test]
+    fn nameservice_without_keys_names_them() {
+        let err = resolve_target(&root("hdfs://usdp-bing"), &Configuration::new()).unwrap_err();
+        let text = err.to_string();
+        for want in [
+            "dfs.ha.namenodes.usdp-bing",
+            "dfs.namenode.rpc-address.usdp-bing.<nn>",
+            "seatunnel.hadoop.",
+            "HADOOP_CONF_DIR",
+            "hdfs_site_path",
+            "hdfs://host:port",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in {text}");
+        }
+        assert!(
+            matches!(err, FsError::Config { ref key, .. } if key == "dfs.ha.namenodes.usdp-bing")
+        );
+    }
+
+    #[test]
+    fn nameservice_with_a_missing_rpc_address_names_only_that_key() {
+        let conf = Configuration::from_pairs([
+            ("dfs.ha.namenodes.ns", "nn1,nn2,nn3"),
+            ("dfs.namenode.rpc-address.ns.nn2", "h2:8020"),
+        ]);
+        let err = resolve_target(&root("hdfs://ns"), &conf).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("dfs.namenode.rpc-address.ns.nn1"), "{text}");
+        assert!(text.contains("dfs.namenode.rpc-address.ns.nn3"), "{text}");
+        assert!(!text.contains("rpc-address.ns.nn2"), "{text}");
+        assert!(!text.contains("dfs.ha.namenodes.ns "), "{text}");
+    }
+
+    #[test]
+    fn options_carry_every_key_and_leave_backoff_to_us() {
+        let conf = Configuration::from_pairs([("dfs.replication", " 2 "), ("x.y", "z")]);
+        let target = HdfsTarget::NameService {
+            nameservice: "ns".into(),
+            namenodes: vec![("a".into(), "h:1".into()), ("b".into(), "h:2".into())],
+        };
+        let opts = client_options(&conf, &target);
+        assert!(opts.contains(&("dfs.replication".into(), "2".into())));
+        assert!(opts.contains(&("x.y".into(), "z".into())));
+        assert!(opts.contains(&(FAILOVER_MAX_ATTEMPTS.into(), "1".into())));
+        let user = Configuration::from_pairs([(FAILOVER_MAX_ATTEMPTS, "9")]);
+        assert!(
+            client_options(&user, &target).contains(&(FAILOVER_MAX_ATTEMPTS.into(), "9".into()))
+        );
+    }
+}

@@ -1,0 +1,352 @@
+//! The HDFS backend, on the native `hdfs-native` client (no JVM).
+//!
+//! - `hdfs://host:port` talks to one NameNode; `hdfs://<nameservice>` to an HA nameservice
+//!   whose NameNodes come from `dfs.ha.namenodes.<ns>` and `dfs.namenode.rpc-address.<ns>.<nn>`
+//!   (checked before connecting, see [`config::resolve_target`]). `viewfs://` is not
+//!   registered.
+//! - The configuration the factory receives is final (built-in defaults < `HADOOP_CONF_DIR` <
+//!   `hdfs_site_path` < `seatunnel.hadoop.*` < explicit keys, as [`crate::conf::PluginConfig`]
+//!   layers them); hdfs-native is told not to read site files of its own.
+//! - Every NameNode call is retried under the [`RetryPolicy`] from `ckpt.retry.*`; writers keep
+//!   a replay buffer (`ckpt.hdfs.write.replay-buffer`) so a failover or pipeline failure during a
+//!   write or close rewrites the file instead of failing.
+//! - Kerberos: when the configuration carries `ckpt.kerberos.principal`, the factory calls
+//!   `crate::fs::kerberos::ensure_login` (feature `kerberos`) before building the client.
+
+pub mod config;
+mod error;
+mod io;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use hdfs_native::{Client, ClientBuilder, WriteOptions};
+
+use crate::conf::{ConfError, Configuration, KERBEROS_PRINCIPAL_KEY};
+use crate::fs::retry::{RetryPolicy, retry, retry_with_attempt};
+use crate::fs::{
+    Capabilities, DirectoryKind, FileReader, FileStatus, FileSystem, FileSystemFactory, FileWriter,
+    FsError, FsResult, Path,
+};
+
+pub use config::{DEFAULT_REPLAY_BUFFER, HdfsTarget, REPLAY_BUFFER_KEY};
+pub use error::{map_error, map_remote};
+
+/// A directory that holds no site files, given to hdfs-native so that it does not read
+/// `HADOOP_CONF_DIR`/`HADOOP_HOME` itself (our layering already did; a second read could put
+/// site values over explicit keys). Nothing can be created under `/proc/self`.
+const NO_SITE_FILES_DIR: &str = "/proc/self/ckpt-hdfs-native-reads-no-site-files";
+
+/// Permission of directories created by `mkdirs` (before the umask).
+const DIR_PERMISSION: u32 = 0o755;
+
+/// Builds [`HdfsFileSystem`]s for `hdfs://` URIs.
+#[derive(Debug, Default, Clone)]
+pub struct HdfsFileSystemFactory {
+    _private: (),
+}
+
+#[async_trait]
+impl FileSystemFactory for HdfsFileSystemFactory {
+    fn schemes(&self) -> Vec<String> {
+        vec!["hdfs".to_string()]
+    }
+
+    async fn create(&self, root: &Path, conf: &Configuration) -> FsResult<Arc<dyn FileSystem>> {
+        Ok(Arc::new(HdfsFileSystem::connect(root, conf).await?))
+    }
+}
+
+/// Turns a configuration error into [`FsError::Config`].
+fn conf_error(e: ConfError) -> FsError {
+    let key = match &e {
+        ConfError::Missing { key, .. } | ConfError::Invalid { key, .. } => key.clone(),
+        ConfError::File { file, .. } => file.clone(),
+    };
+    FsError::Config {
+        key,
+        message: e.to_string(),
+    }
+}
+
+#[cfg(feature = "kerberos")]
+async fn kerberos_login(conf: &Configuration) -> FsResult<()> {
+    crate::fs::kerberos::ensure_login(conf).await
+}
+
+#[cfg(not(feature = "kerberos"))]
+async fn kerberos_login(_conf: &Configuration) -> FsResult<()> {
+    Err(FsError::Config {
+        key: "kerberosPrincipal".to_string(),
+        message: "Kerberos login is configured, but this build of ckpt has no Kerberos support; \
+                  rebuild with `--features kerberos`"
+            .to_string(),
+    })
+}
+
+/// An HDFS file system (one NameNode or one HA nameservice).
+#[derive(Clone)]
+pub struct HdfsFileSystem {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) client: Client,
+    pub(crate) root: Path,
+    pub(crate) target: HdfsTarget,
+    pub(crate) policy: RetryPolicy,
+    pub(crate) replay_limit: u64,
+}
+
+impl std::fmt::Debug for HdfsFileSystem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HdfsFileSystem")
+            .field("root", &self.inner.root.to_string())
+            .field("target", &self.inner.target)
+            .field("policy", &self.inner.policy)
+            .finish()
+    }
+}
+
+impl HdfsFileSystem {
+    /// Validates the configuration (HA keys, retry keys), logs in with Kerberos when asked and
+    /// builds the client for `root` (`hdfs://authority`). No NameNode is contacted yet.
+    pub async fn connect(root: &Path, conf: &Configuration) -> FsResult<HdfsFileSystem> {
+        let root = root.root();
+        if root.scheme() != Some("hdfs") {
+            return Err(FsError::InvalidPath {
+                path: root.to_string(),
+                reason: "the HDFS backend serves hdfs:// URIs only".to_string(),
+            });
+        }
+        let target = config::resolve_target(&root, conf)?;
+        let policy = RetryPolicy::from_conf(conf).map_err(conf_error)?;
+        let replay_limit = conf
+            .get_size(REPLAY_BUFFER_KEY, DEFAULT_REPLAY_BUFFER)
+            .map_err(conf_error)?;
+        if conf.contains(KERBEROS_PRINCIPAL_KEY) {
+            kerberos_login(conf).await?;
+        }
+        let url = format!("hdfs://{}", root.authority().unwrap_or_default());
+        let mut builder = ClientBuilder::new()
+            .with_url(url.clone())
+            .with_config_dir(NO_SITE_FILES_DIR)
+            .with_config(config::client_options(conf, &target));
+        if let Some(principal) = conf.get(KERBEROS_PRINCIPAL_KEY) {
+            builder = builder.with_kerberos_principal(principal);
+        }
+        let client = builder.build().map_err(|e| match map_error(&url, e) {
+            FsError::Backend { message, .. } => FsError::Config {
+                key: "fs.defaultFS".to_string(),
+                message: format!("cannot build an HDFS client for {url}: {message}"),
+            },
+            other => other,
+        })?;
+        tracing::debug!(%root, ?target, ?policy, "HDFS client ready");
+        Ok(HdfsFileSystem {
+            inner: Arc::new(Inner {
+                client,
+                root,
+                target,
+                policy,
+                replay_limit,
+            }),
+        })
+    }
+
+    /// Where this file system points.
+    pub fn target(&self) -> &HdfsTarget {
+        &self.inner.target
+    }
+
+    /// The retry policy in force.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.policy
+    }
+}
+
+impl Inner {
+    /// The HDFS path (`/a/b`) of a qualified path on this file system.
+    pub(crate) fn hdfs_path(&self, path: &Path) -> FsResult<String> {
+        let same_scheme = path.scheme().is_none_or(|s| s == "hdfs");
+        let same_authority = path
+            .authority()
+            .is_none_or(|a| Some(a) == self.root.authority());
+        if !same_scheme || !same_authority || !path.is_absolute() {
+            return Err(FsError::InvalidPath {
+                path: path.to_string(),
+                reason: format!("not a path on {}", self.root),
+            });
+        }
+        Ok(path.path().to_string())
+    }
+
+    fn status(&self, st: hdfs_native::client::FileStatus) -> FsResult<FileStatus> {
+        let path = Path::parse(&st.path)?.qualify(&self.root);
+        Ok(FileStatus {
+            path,
+            len: if st.isdir { 0 } else { st.length as u64 },
+            is_dir: st.isdir,
+            modified: SystemTime::UNIX_EPOCH
+                .checked_add(Duration::from_millis(st.modification_time)),
+        })
+    }
+
+    pub(crate) fn write_options(overwrite: bool) -> WriteOptions {
+        WriteOptions::default()
+            .overwrite(overwrite)
+            .create_parent(true)
+    }
+}
+
+#[async_trait]
+impl FileSystem for HdfsFileSystem {
+    fn scheme(&self) -> &str {
+        "hdfs"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            atomic_rename: true,
+            atomic_create_if_absent: true,
+            directories: DirectoryKind::Real,
+        }
+    }
+
+    async fn get_file_status(&self, path: &Path) -> FsResult<FileStatus> {
+        let hp = self.inner.hdfs_path(path)?;
+        let st = retry(
+            &format!("get_file_status {path}"),
+            &self.inner.policy,
+            || async {
+                self.inner
+                    .client
+                    .get_file_info(&hp)
+                    .await
+                    .map_err(|e| map_error(&path.to_string(), e))
+            },
+        )
+        .await?;
+        self.inner.status(st)
+    }
+
+    fn list_status_stream<'a>(&'a self, path: &'a Path) -> BoxStream<'a, FsResult<FileStatus>> {
+        let hp = match self.inner.hdfs_path(path) {
+            Ok(hp) => hp,
+            Err(e) => return futures::stream::once(async move { Err(e) }).boxed(),
+        };
+        let shown = path.to_string();
+        self.inner
+            .client
+            .list_status_iter(&hp, false)
+            .into_stream()
+            .map(move |r| {
+                r.map_err(|e| map_error(&shown, e))
+                    .and_then(|st| self.inner.status(st))
+            })
+            .boxed()
+    }
+
+    async fn list_status(&self, path: &Path) -> FsResult<Vec<FileStatus>> {
+        let hp = self.inner.hdfs_path(path)?;
+        let shown = path.to_string();
+        let raw = retry(
+            &format!("list_status {path}"),
+            &self.inner.policy,
+            || async {
+                self.inner
+                    .client
+                    .list_status(&hp, false)
+                    .await
+                    .map_err(|e| map_error(&shown, e))
+            },
+        )
+        .await?;
+        let mut entries = raw
+            .into_iter()
+            .map(|st| self.inner.status(st))
+            .collect::<FsResult<Vec<_>>>()?;
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(entries)
+    }
+
+    async fn create(&self, path: &Path, overwrite: bool) -> FsResult<Box<dyn FileWriter>> {
+        Ok(Box::new(
+            io::HdfsWriter::create(self.inner.clone(), path.clone(), overwrite).await?,
+        ))
+    }
+
+    async fn open(&self, path: &Path) -> FsResult<Box<dyn FileReader>> {
+        Ok(Box::new(
+            io::HdfsReader::open(self.inner.clone(), path.clone()).await?,
+        ))
+    }
+
+    async fn mkdirs(&self, path: &Path) -> FsResult<()> {
+        let hp = self.inner.hdfs_path(path)?;
+        retry(&format!("mkdirs {path}"), &self.inner.policy, || async {
+            self.inner
+                .client
+                .mkdirs(&hp, DIR_PERMISSION, true)
+                .await
+                .map_err(|e| map_error(&path.to_string(), e))
+        })
+        .await
+    }
+
+    async fn delete(&self, path: &Path, recursive: bool) -> FsResult<bool> {
+        let hp = self.inner.hdfs_path(path)?;
+        if hp == "/" {
+            return Err(FsError::InvalidPath {
+                path: path.to_string(),
+                reason: "refusing to delete the root directory".to_string(),
+            });
+        }
+        retry(&format!("delete {path}"), &self.inner.policy, || async {
+            self.inner
+                .client
+                .delete(&hp, recursive)
+                .await
+                .map_err(|e| map_error(&path.to_string(), e))
+        })
+        .await
+    }
+
+    async fn rename(&self, src: &Path, dst: &Path) -> FsResult<bool> {
+        let hs = self.inner.hdfs_path(src)?;
+        let hd = self.inner.hdfs_path(dst)?;
+        let op = format!("rename {src} to {dst}");
+        retry_with_attempt(&op, &self.inner.policy, |attempt| {
+            let (hs, hd, op) = (&hs, &hd, &op);
+            async move {
+                match self.inner.client.rename(hs, hd, false).await {
+                    Ok(()) => Ok(true),
+                    Err(e) => match map_error(&src.to_string(), e) {
+                        FsError::AlreadyExists { .. } => Ok(false),
+                        FsError::NotFound { .. } if attempt > 1 && self.renamed_already(hs, hd).await => {
+                            tracing::warn!(operation = %op, "an earlier attempt whose reply was lost had renamed it");
+                            Ok(true)
+                        }
+                        other => Err(other),
+                    },
+                }
+            }
+        })
+        .await
+    }
+}
+
+impl HdfsFileSystem {
+    /// After a retried rename reports a missing source: true when the source is gone and the
+    /// destination exists, i.e. an earlier attempt whose reply was lost did the rename.
+    async fn renamed_already(&self, hs: &str, hd: &str) -> bool {
+        let client = &self.inner.client;
+        matches!(
+            client.get_file_info(hs).await,
+            Err(hdfs_native::HdfsError::FileNotFound(_))
+        ) && client.get_file_info(hd).await.is_ok()
+    }
+}
