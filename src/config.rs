@@ -169,26 +169,76 @@ impl Scalar {
     }
 }
 
-fn millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    let value = Option::<i64>::deserialize(d)?;
-    match value {
-        None => Ok(None),
-        Some(v) if v >= MIN_INTERVAL_MS as i64 => Ok(Some(v as u64)),
-        Some(v) => Err(de::Error::custom(format!(
-            "{v} ms is too small: the minimum is {MIN_INTERVAL_MS} ms"
-        ))),
+/// Accepts a whole number of at least `min` (or nothing); errors carry the value's position.
+struct AtLeast {
+    min: u64,
+    key: &'static str,
+    why: &'static str,
+}
+
+impl<'de> de::Visitor<'de> for AtLeast {
+    type Value = Option<u64>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "a whole number of at least {} for {}",
+            self.min, self.key
+        )
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_i64(self)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        if v >= self.min {
+            Ok(Some(v))
+        } else {
+            Err(E::custom(format!(
+                "{} must be at least {} (got {v}): {}",
+                self.key, self.min, self.why
+            )))
+        }
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        match u64::try_from(v) {
+            Ok(v) => self.visit_u64(v),
+            Err(_) => Err(E::custom(format!(
+                "{} must be at least {} (got {v}): {}",
+                self.key, self.min, self.why
+            ))),
+        }
     }
 }
 
+fn millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    d.deserialize_option(AtLeast {
+        min: MIN_INTERVAL_MS,
+        key: "interval and timeout",
+        why: "milliseconds, the Java engine's minimum is 10",
+    })
+}
+
 fn max_retained<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-    let value = Option::<i64>::deserialize(d)?;
-    match value {
-        None => Ok(None),
-        Some(v) if v >= 1 => usize::try_from(v).map(Some).map_err(de::Error::custom),
-        Some(v) => Err(de::Error::custom(format!(
-            "max-retained must be at least 1 (got {v}): it is how many checkpoints per pipeline are kept"
-        ))),
-    }
+    let value = d.deserialize_option(AtLeast {
+        min: 1,
+        key: "max-retained",
+        why: "it is how many checkpoints per pipeline are kept",
+    })?;
+    value
+        .map(usize::try_from)
+        .transpose()
+        .map_err(de::Error::custom)
 }
 
 /// Loads a `seatunnel.yaml` file.

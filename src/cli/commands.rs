@@ -1,0 +1,480 @@
+//! One function per subcommand.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::Path as StdPath;
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use ckpt::checkpoint::layout::{self, CheckpointFileName};
+use ckpt::checkpoint::{CheckpointStorage, FileStorage, PipelineState, Restore, VerifyStatus};
+use ckpt::conf::PluginConfig;
+
+use super::output::{size, table, time_of};
+use super::{Cli, Command, ConfigAction, Failure, Output, demo, load_config, open_storage};
+
+/// Runs the chosen subcommand; `Ok` carries the exit code.
+pub async fn dispatch(cli: &Cli, out: Output) -> Result<u8, Failure> {
+    let (loaded, source) = load_config(cli)?;
+    for warning in &loaded.warnings {
+        out.hint(format!("warning: {warning}"))?;
+    }
+    if let Command::Config {
+        action: ConfigAction::Check,
+    } = &cli.command
+    {
+        return config_check(&loaded, &source, out);
+    }
+    let storage = open_storage(&loaded).await?;
+    match &cli.command {
+        Command::Jobs => jobs(&storage, out).await,
+        Command::List { job } => list(&storage, job, out).await,
+        Command::Latest { job, pipeline } => latest(&storage, job, pipeline.as_deref(), out).await,
+        Command::Show {
+            job,
+            pipeline,
+            checkpoint,
+            states_out,
+        } => {
+            show(
+                &storage,
+                job,
+                pipeline,
+                checkpoint,
+                states_out.as_deref(),
+                out,
+            )
+            .await
+        }
+        Command::Store {
+            job,
+            pipeline,
+            checkpoint,
+            from,
+        } => store(&storage, job, pipeline, checkpoint, from, out).await,
+        Command::Delete {
+            job,
+            pipeline,
+            checkpoints,
+        } => delete(&storage, job, pipeline.as_deref(), checkpoints, out).await,
+        Command::Prune { job } => prune(&storage, job.as_deref(), out).await,
+        Command::Verify => verify(&storage, out).await,
+        Command::Demo {
+            rounds,
+            interval_ms,
+        } => demo::run(&storage, &loaded, *rounds, *interval_ms, out).await,
+        Command::Config { .. } => Ok(0),
+    }
+}
+
+#[derive(Serialize)]
+struct JobSummary {
+    job_id: String,
+    pipelines: Vec<i32>,
+    checkpoints: usize,
+    bytes: u64,
+    latest_millis: Option<u64>,
+}
+
+async fn jobs(storage: &FileStorage, out: Output) -> Result<u8, Failure> {
+    let mut summaries = Vec::new();
+    for job_id in storage.list_jobs().await? {
+        let entries = storage.list_checkpoints(&job_id).await?;
+        let names: Vec<CheckpointFileName> = entries.iter().map(|e| e.name).collect();
+        summaries.push(JobSummary {
+            pipelines: layout::pipelines(&names),
+            checkpoints: entries.len(),
+            bytes: entries.iter().map(|e| e.len).sum(),
+            latest_millis: entries.first().map(|e| e.name.millis),
+            job_id,
+        });
+    }
+    if out.json {
+        out.json(&summaries)?;
+    } else if summaries.is_empty() {
+        out.hint(format!("no jobs under {}", storage.namespace()))?;
+    } else {
+        let rows: Vec<Vec<String>> = summaries
+            .iter()
+            .map(|s| {
+                vec![
+                    s.job_id.clone(),
+                    s.pipelines
+                        .iter()
+                        .map(i32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    s.checkpoints.to_string(),
+                    size(s.bytes),
+                    s.latest_millis.map(time_of).unwrap_or_default(),
+                ]
+            })
+            .collect();
+        out.line(table(
+            &["JOB", "PIPELINES", "CHECKPOINTS", "SIZE", "LATEST"],
+            &rows,
+        ))?;
+    }
+    Ok(0)
+}
+
+async fn list(storage: &FileStorage, job: &str, out: Output) -> Result<u8, Failure> {
+    let entries = storage.list_checkpoints(job).await?;
+    if out.json {
+        out.json(&entries)?;
+        return Ok(0);
+    }
+    if entries.is_empty() {
+        out.hint(format!(
+            "no checkpoints for job {job} under {}",
+            storage.namespace()
+        ))?;
+        return Ok(0);
+    }
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.name.pipeline_id.to_string(),
+                e.name.checkpoint_id.to_string(),
+                time_of(e.name.millis),
+                size(e.len),
+                e.path.clone(),
+            ]
+        })
+        .collect();
+    out.line(table(
+        &["PIPELINE", "CHECKPOINT", "STORED", "SIZE", "FILE"],
+        &rows,
+    ))?;
+    Ok(0)
+}
+
+#[derive(Serialize)]
+struct RestoreView<'a> {
+    pipeline_id: i32,
+    checkpoint_id: Option<i64>,
+    path: Option<&'a str>,
+    integrity: Option<ckpt::checkpoint::codec::Integrity>,
+    states_len: Option<usize>,
+    skipped: &'a [ckpt::checkpoint::SkippedCheckpoint],
+}
+
+fn restore_view(r: &Restore) -> RestoreView<'_> {
+    RestoreView {
+        pipeline_id: r.pipeline_id,
+        checkpoint_id: r.state.as_ref().map(|s| s.checkpoint_id),
+        path: r.path.as_deref(),
+        integrity: r.integrity,
+        states_len: r.state.as_ref().map(|s| s.states.len()),
+        skipped: &r.skipped,
+    }
+}
+
+/// Prints restores as a table (or JSON) followed by what was skipped.
+pub fn print_restores(restores: &[Restore], out: Output) -> Result<(), Failure> {
+    if out.json {
+        out.json(&restores.iter().map(restore_view).collect::<Vec<_>>())?;
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = restores
+        .iter()
+        .map(|r| {
+            let v = restore_view(r);
+            vec![
+                v.pipeline_id.to_string(),
+                v.checkpoint_id
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                match v.integrity {
+                    Some(ckpt::checkpoint::codec::Integrity::Verified) => "crc32c ok".into(),
+                    Some(ckpt::checkpoint::codec::Integrity::Absent) => "no checksum".into(),
+                    None => "-".into(),
+                },
+                r.skipped.len().to_string(),
+                v.path.unwrap_or("(no readable checkpoint)").to_string(),
+            ]
+        })
+        .collect();
+    out.line(table(
+        &["PIPELINE", "CHECKPOINT", "INTEGRITY", "SKIPPED", "FILE"],
+        &rows,
+    ))?;
+    for r in restores {
+        for s in &r.skipped {
+            out.line(format!("skipped {}: {}", s.path, s.reason))?;
+        }
+    }
+    Ok(())
+}
+
+async fn latest(
+    storage: &FileStorage,
+    job: &str,
+    pipeline: Option<&str>,
+    out: Output,
+) -> Result<u8, Failure> {
+    let restores = match pipeline {
+        Some(p) => vec![
+            storage
+                .restore_latest(job, layout::parse_pipeline_id(p)?)
+                .await?,
+        ],
+        None => storage.restore_job(job).await?,
+    };
+    if restores.is_empty() && !out.json {
+        out.hint(format!(
+            "no checkpoints for job {job} under {}",
+            storage.namespace()
+        ))?;
+        return Ok(1);
+    }
+    print_restores(&restores, out)?;
+    Ok(if restores.iter().all(|r| r.state.is_some()) {
+        0
+    } else {
+        1
+    })
+}
+
+#[derive(Serialize)]
+struct StateView<'a> {
+    job_id: &'a str,
+    pipeline_id: i32,
+    checkpoint_id: i64,
+    states_len: usize,
+    states_crc32c: String,
+}
+
+async fn show(
+    storage: &FileStorage,
+    job: &str,
+    pipeline: &str,
+    checkpoint: &str,
+    states_out: Option<&StdPath>,
+    out: Output,
+) -> Result<u8, Failure> {
+    let state = storage
+        .get_checkpoint(
+            job,
+            layout::parse_pipeline_id(pipeline)?,
+            layout::parse_checkpoint_id(checkpoint)?,
+        )
+        .await?;
+    let to_stdout = states_out.is_some_and(|p| p == StdPath::new("-"));
+    if let Some(file) = states_out {
+        if to_stdout {
+            std::io::stdout().lock().write_all(&state.states)?;
+            return Ok(0);
+        }
+        std::fs::write(file, &state.states).map_err(|e| Failure {
+            code: 1,
+            message: format!("{}: {e}", file.display()),
+        })?;
+    }
+    let view = StateView {
+        job_id: &state.job_id,
+        pipeline_id: state.pipeline_id,
+        checkpoint_id: state.checkpoint_id,
+        states_len: state.states.len(),
+        states_crc32c: format!("{:08x}", crc32c::crc32c(&state.states)),
+    };
+    if out.json {
+        out.json(&view)?;
+    } else {
+        out.line(table(
+            &["JOB", "PIPELINE", "CHECKPOINT", "STATES", "CRC32C"],
+            &[vec![
+                view.job_id.to_string(),
+                view.pipeline_id.to_string(),
+                view.checkpoint_id.to_string(),
+                size(view.states_len as u64),
+                view.states_crc32c.clone(),
+            ]],
+        ))?;
+        if let Some(file) = states_out {
+            out.hint(format!("states written to {}", file.display()))?;
+        }
+    }
+    Ok(0)
+}
+
+async fn store(
+    storage: &FileStorage,
+    job: &str,
+    pipeline: &str,
+    checkpoint: &str,
+    from: &StdPath,
+    out: Output,
+) -> Result<u8, Failure> {
+    let pipeline_id = layout::parse_pipeline_id(pipeline)?;
+    let checkpoint_id = layout::parse_checkpoint_id(checkpoint)?;
+    let states = if from == StdPath::new("-") {
+        let mut buf = Vec::new();
+        std::io::stdin().lock().read_to_end(&mut buf)?;
+        buf
+    } else {
+        std::fs::read(from).map_err(|e| Failure {
+            code: 1,
+            message: format!("{}: {e}", from.display()),
+        })?
+    };
+    let stored = storage
+        .store_checkpoint(&PipelineState {
+            job_id: job.to_string(),
+            pipeline_id,
+            checkpoint_id,
+            states: Bytes::from(states),
+        })
+        .await?;
+    if out.json {
+        out.json(&stored)?;
+    } else {
+        out.line(format!("stored {} ({})", stored.path, size(stored.len)))?;
+        for p in &stored.pruned {
+            out.line(format!("pruned {p}"))?;
+        }
+    }
+    Ok(0)
+}
+
+async fn delete(
+    storage: &FileStorage,
+    job: &str,
+    pipeline: Option<&str>,
+    checkpoints: &[String],
+    out: Output,
+) -> Result<u8, Failure> {
+    let summary = match pipeline {
+        None => {
+            storage.delete_job(job).await?;
+            serde_json::json!({ "deleted": "job", "job_id": job })
+        }
+        Some(_) if checkpoints.is_empty() => {
+            return Err(Failure::usage(
+                "name the checkpoints to delete: ckpt delete JOB PIPELINE CHECKPOINT..., or delete the whole job with ckpt delete JOB",
+            ));
+        }
+        Some(p) => {
+            let pipeline_id = layout::parse_pipeline_id(p)?;
+            let ids = checkpoints
+                .iter()
+                .map(|c| layout::parse_checkpoint_id(c))
+                .collect::<Result<Vec<_>, _>>()?;
+            storage.delete_checkpoints(job, pipeline_id, &ids).await?;
+            serde_json::json!({ "deleted": "checkpoints", "job_id": job, "pipeline_id": pipeline_id, "checkpoint_ids": ids })
+        }
+    };
+    if out.json {
+        out.json(&summary)?;
+    } else {
+        out.line(match pipeline {
+            None => format!("deleted job {job}"),
+            Some(p) => format!(
+                "deleted checkpoints {} of job {job} pipeline {p}",
+                checkpoints.join(", ")
+            ),
+        })?;
+    }
+    Ok(0)
+}
+
+async fn prune(storage: &FileStorage, job: Option<&str>, out: Output) -> Result<u8, Failure> {
+    let report = storage.prune(job).await?;
+    if out.json {
+        out.json(&report)?;
+    } else {
+        for p in &report.checkpoints {
+            out.line(format!("pruned {p}"))?;
+        }
+        for p in &report.temp_files {
+            out.line(format!("removed leftover {p}"))?;
+        }
+        out.line(format!(
+            "{} checkpoints beyond max-retained and {} leftover temporary files removed",
+            report.checkpoints.len(),
+            report.temp_files.len()
+        ))?;
+    }
+    Ok(0)
+}
+
+async fn verify(storage: &FileStorage, out: Output) -> Result<u8, Failure> {
+    let bar = out.progress(1, "verifying");
+    let report = storage.verify().await?;
+    bar.finish_and_clear();
+    let clean = report.is_clean();
+    if out.json {
+        out.json(&serde_json::json!({ "clean": clean, "entries": report.entries }))?;
+    } else {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in &report.entries {
+            let (kind, detail) = match &e.status {
+                VerifyStatus::Ok { .. } => ("ok", None),
+                VerifyStatus::Corrupt { reason } => ("corrupt", Some(reason.as_str())),
+                VerifyStatus::Temp => ("leftover", None),
+                VerifyStatus::Foreign => ("foreign", None),
+            };
+            *counts.entry(kind).or_default() += 1;
+            if kind != "ok" {
+                out.line(format!(
+                    "{kind:<8} {}{}",
+                    e.path,
+                    detail.map(|d| format!(": {d}")).unwrap_or_default()
+                ))?;
+            }
+        }
+        let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        out.line(format!(
+            "{}: {}",
+            storage.namespace(),
+            if summary.is_empty() {
+                "empty".to_string()
+            } else {
+                summary.join(", ")
+            }
+        ))?;
+    }
+    Ok(if clean { 0 } else { 1 })
+}
+
+fn config_check(
+    loaded: &ckpt::config::LoadedConfig,
+    source: &str,
+    out: Output,
+) -> Result<u8, Failure> {
+    let storage = &loaded.checkpoint.storage;
+    let mut effective = serde_json::json!({
+        "source": source,
+        "checkpoint": &loaded.checkpoint,
+        "warnings": &loaded.warnings,
+    });
+    if storage.storage_type == "hdfs" {
+        let hadoop_conf_dir = std::env::var_os("HADOOP_CONF_DIR").map(std::path::PathBuf::from);
+        let plugin = PluginConfig::load(&storage.plugin_config, hadoop_conf_dir.as_deref())
+            .map_err(|e| Failure::usage(e.to_string()))?;
+        effective["file_system"] = serde_json::json!({
+            "storage_type": plugin.storage_type,
+            "default_fs": plugin.default_fs.to_string(),
+            "namespace": plugin.namespace_display(),
+            "kerberos_principal": plugin.kerberos.as_ref().map(|k| k.principal.clone()),
+            "hadoop": plugin.hadoop.redacted(),
+            "warnings": plugin.warnings,
+        });
+    } else if storage.storage_type != "localfile" {
+        ckpt::checkpoint::CheckpointStorageRegistry::with_builtins()
+            .factory(&storage.storage_type)?;
+    }
+    if out.json {
+        out.json(&effective)?;
+    } else {
+        let text = serde_yaml_ng::to_string(&effective).map_err(|e| Failure {
+            code: 1,
+            message: e.to_string(),
+        })?;
+        out.line(text.trim_end())?;
+        out.hint("configuration is valid")?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,249 @@
+//! The `ckpt` command: inspect and manage a checkpoint namespace configured by `seatunnel.yaml`.
+
+mod commands;
+mod demo;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use ckpt::checkpoint::{
+    CheckpointError, CheckpointStorageRegistry, FileStorage, HdfsStorageFactory,
+    LocalFileStorageFactory,
+};
+use ckpt::config::{self, LoadedConfig};
+
+pub use output::Output;
+
+/// Checkpoint storage compatible with Apache SeaTunnel's engine: local disk, HDFS, S3, OSS.
+#[derive(Debug, Parser)]
+#[command(name = "ckpt", version, about, propagate_version = true)]
+pub struct Cli {
+    /// seatunnel.yaml to use (default: an embedded configuration storing under $CKPT_HOME,
+    /// or ~/.local/share/ckpt, on local disk).
+    #[arg(long, short = 'c', global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print JSON for scripts instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More logging on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Print only results: no hints, no progress bars.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the jobs that have checkpoints.
+    Jobs,
+    /// List the checkpoint files of a job, newest first.
+    List {
+        /// Job id.
+        job: String,
+    },
+    /// Restore: the newest readable checkpoint of each pipeline (or one), skipping corrupt files.
+    Latest {
+        /// Job id.
+        job: String,
+        /// Only this pipeline.
+        #[arg(long, short = 'p')]
+        pipeline: Option<String>,
+    },
+    /// Show one checkpoint; optionally write its states to a file.
+    Show {
+        /// Job id.
+        job: String,
+        /// Pipeline id.
+        #[arg(allow_negative_numbers = true)]
+        pipeline: String,
+        /// Checkpoint id.
+        #[arg(allow_negative_numbers = true)]
+        checkpoint: String,
+        /// Write the states bytes to this file (`-` for standard output).
+        #[arg(long, value_name = "FILE")]
+        states_out: Option<PathBuf>,
+    },
+    /// Store a checkpoint whose states are read from a file or standard input.
+    Store {
+        /// Job id.
+        #[arg(allow_negative_numbers = true)]
+        job: String,
+        /// Pipeline id.
+        #[arg(allow_negative_numbers = true)]
+        pipeline: String,
+        /// Checkpoint id.
+        #[arg(allow_negative_numbers = true)]
+        checkpoint: String,
+        /// The states bytes (`-` for standard input).
+        #[arg(long, value_name = "FILE|-")]
+        from: PathBuf,
+    },
+    /// Delete a whole job, or some checkpoints of one pipeline.
+    Delete {
+        /// Job id.
+        job: String,
+        /// Pipeline id (then name the checkpoints).
+        pipeline: Option<String>,
+        /// Checkpoint ids.
+        checkpoints: Vec<String>,
+    },
+    /// Apply max-retained to every job and remove leftover temporary files.
+    Prune {
+        /// Only this job.
+        job: Option<String>,
+    },
+    /// Decode every file; report corrupt and foreign files (exit code 1 if any).
+    Verify,
+    /// Configuration commands.
+    Config {
+        /// What to do with the configuration.
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Run a small simulated engine on the configured storage: store, prune, corrupt, restore.
+    Demo {
+        /// Checkpoints stored per pipeline.
+        #[arg(long, default_value_t = 6)]
+        rounds: u32,
+        /// Milliseconds between checkpoint rounds.
+        #[arg(long, default_value_t = 100)]
+        interval_ms: u64,
+    },
+}
+
+/// `ckpt config ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Validate the configuration and print the effective, redacted settings.
+    Check,
+}
+
+/// A failure with its exit code: 2 for configuration and usage, 1 for everything else.
+#[derive(Debug)]
+pub struct Failure {
+    /// Process exit code.
+    pub code: u8,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl Failure {
+    fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<CheckpointError> for Failure {
+    fn from(e: CheckpointError) -> Self {
+        let code = match e {
+            CheckpointError::Config(_)
+            | CheckpointError::InvalidId { .. }
+            | CheckpointError::UnknownStorage { .. } => 2,
+            CheckpointError::Fs(ckpt::fs::FsError::Config { .. }) => 2,
+            _ => 1,
+        };
+        Failure {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<config::ConfigError> for Failure {
+    fn from(e: config::ConfigError) -> Self {
+        Failure::usage(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure {
+            code: 1,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The directory of the embedded default configuration.
+pub fn default_home() -> PathBuf {
+    if let Some(home) = std::env::var_os("CKPT_HOME") {
+        return PathBuf::from(home);
+    }
+    if let Some(data) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(data).join("ckpt");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/share/ckpt"),
+        None => std::env::temp_dir().join("ckpt"),
+    }
+}
+
+/// The embedded default `seatunnel.yaml`: the general storage on local files.
+pub fn embedded_default_yaml(home: &std::path::Path) -> String {
+    format!(
+        "seatunnel:\n  engine:\n    checkpoint:\n      interval: 10000\n      timeout: 60000\n      storage:\n        type: hdfs\n        max-retained: 3\n        plugin-config:\n          storage.type: local\n          fs.defaultFS: file:///\n          namespace: \"{}/checkpoint/\"\n",
+        home.display()
+    )
+}
+
+/// Loads the configuration named by `--config`, or the embedded default.
+pub fn load_config(cli: &Cli) -> Result<(LoadedConfig, String), Failure> {
+    match &cli.config {
+        Some(file) => Ok((config::load_file(file)?, file.display().to_string())),
+        None => {
+            let source = "<embedded default>".to_string();
+            let yaml = embedded_default_yaml(&default_home());
+            Ok((config::parse(&yaml, &source)?, source))
+        }
+    }
+}
+
+/// Builds the file storage the configuration names.
+pub async fn open_storage(loaded: &LoadedConfig) -> Result<FileStorage, Failure> {
+    let storage = &loaded.checkpoint.storage;
+    let settings = storage.settings();
+    match storage.storage_type.as_str() {
+        "hdfs" => Ok(HdfsStorageFactory.create_file_storage(&settings).await?),
+        "localfile" => Ok(LocalFileStorageFactory
+            .create_file_storage(&settings)
+            .await?),
+        other => {
+            let registry = CheckpointStorageRegistry::with_builtins();
+            registry.factory(other)?;
+            Err(Failure::usage(format!(
+                "storage type {other:?} is not file-based; the ckpt command works with hdfs and localfile"
+            )))
+        }
+    }
+}
+
+/// Runs the command line; returns the process exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    let out = Output {
+        json: cli.json,
+        quiet: cli.quiet,
+    };
+    match commands::dispatch(&cli, out).await {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => {
+            if out.json {
+                let _ = out.json(
+                    &serde_json::json!({ "error": failure.message, "exit_code": failure.code }),
+                );
+            }
+            eprintln!("error: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
