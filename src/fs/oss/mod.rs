@@ -31,7 +31,9 @@ use crate::conf::Configuration;
 
 /// Factory for [`OssFileSystem`] (`oss://`).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct OssFileSystemFactory;
+pub struct OssFileSystemFactory {
+    _private: (),
+}
 
 #[async_trait]
 impl FileSystemFactory for OssFileSystemFactory {
