@@ -4,6 +4,8 @@
 
 pub mod checkpoint_suite;
 pub mod conformance;
+#[cfg(feature = "s3")]
+pub mod s3_env;
 pub mod hdfs_env;
 #[cfg(feature = "oss")]
 pub mod oss_env;

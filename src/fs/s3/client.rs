@@ -1,0 +1,289 @@
+//! Building the `aws-sdk-s3` client from [`S3Settings`], and mapping SDK errors onto
+//! [`FsError`] kinds.
+
+use std::error::Error as StdError;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
+use aws_sdk_s3::config::{
+    BehaviorVersion, Region, RequestChecksumCalculation, SharedCredentialsProvider,
+};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+use super::config::{ChecksumMode, Endpoint, ProviderKind, S3Settings};
+use super::credentials::{HadoopCredentialsChain, ProviderUsed};
+use crate::fs::FsError;
+
+/// One bucket's client, settings and run-time state.
+#[derive(Debug)]
+pub struct S3Context {
+    /// The SDK client.
+    pub client: aws_sdk_s3::Client,
+    /// The effective settings.
+    pub settings: S3Settings,
+    /// The URI scheme used (`s3a` or `s3`).
+    pub scheme: String,
+    /// Which provider supplied credentials (`None` for anonymous access).
+    used: Option<ProviderUsed>,
+    /// Whether conditional create is (still) believed to work on this endpoint.
+    conditional: AtomicBool,
+}
+
+impl S3Context {
+    /// Builds the client; no request is sent.
+    pub fn new(settings: S3Settings, scheme: &str) -> Result<S3Context, FsError> {
+        let mut builder = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(settings.region.clone()))
+            .force_path_style(settings.path_style)
+            .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(settings.connect_timeout)
+                    .read_timeout(settings.read_timeout)
+                    .build(),
+            )
+            .request_checksum_calculation(match settings.checksum {
+                ChecksumMode::WhenSupported => RequestChecksumCalculation::WhenSupported,
+                ChecksumMode::WhenRequired => RequestChecksumCalculation::WhenRequired,
+            });
+        if let Endpoint::Custom(url) = &settings.endpoint {
+            builder = builder.endpoint_url(url.clone());
+        }
+        let used = if settings.providers == [ProviderKind::Anonymous] {
+            builder = builder.allow_no_auth();
+            None
+        } else {
+            let chain = HadoopCredentialsChain::new(&settings)?;
+            let used = chain.used();
+            builder = builder.credentials_provider(SharedCredentialsProvider::new(chain));
+            Some(used)
+        };
+        let client = aws_sdk_s3::Client::from_conf(builder.build());
+        let conditional = AtomicBool::new(settings.conditional_create);
+        Ok(S3Context {
+            client,
+            settings,
+            scheme: scheme.to_string(),
+            used,
+            conditional,
+        })
+    }
+
+    /// Whether `create(overwrite=false)` uses a conditional request.
+    pub fn conditional_create(&self) -> bool {
+        self.conditional.load(Ordering::Relaxed)
+    }
+
+    /// Remembers that this endpoint does not implement conditional writes.
+    pub fn disable_conditional_create(&self) {
+        if self.conditional.swap(false, Ordering::Relaxed) {
+            tracing::warn!(
+                endpoint = %self.endpoint_display(),
+                "the S3 endpoint does not implement If-None-Match; create-if-absent falls back to check-then-put (not atomic); set {} = false to silence",
+                super::config::CONDITIONAL_CREATE
+            );
+        }
+    }
+
+    /// The endpoint, for messages.
+    pub fn endpoint_display(&self) -> String {
+        match &self.settings.endpoint {
+            Endpoint::Aws => format!("AWS S3 ({})", self.settings.region),
+            Endpoint::Custom(url) => url.clone(),
+        }
+    }
+
+    /// The credentials provider in use, for messages (never key material).
+    pub fn provider_display(&self) -> String {
+        match &self.used {
+            None => ProviderKind::Anonymous.class_name().to_string(),
+            Some(used) => match used.get() {
+                Some(kind) => kind.class_name().to_string(),
+                None => format!(
+                    "the chain {}",
+                    self.settings
+                        .providers
+                        .iter()
+                        .map(|k| k.class_name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+        }
+    }
+
+    /// Maps an SDK error of `operation` on `path` onto an [`FsError`].
+    pub fn map_err<E>(&self, operation: &str, path: &str, err: SdkError<E, HttpResponse>) -> FsError
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        let detail = DisplayErrorContext(&err).to_string();
+        match &err {
+            SdkError::ServiceError(service) => {
+                let status = service.raw().status().as_u16();
+                let code = service.err().code().unwrap_or("").to_string();
+                let message = service.err().message().unwrap_or("").to_string();
+                self.map_service(operation, path, status, &code, &message)
+            }
+            SdkError::TimeoutError(_) => FsError::Backend {
+                scheme: self.scheme.clone(),
+                message: format!(
+                    "{operation} {path}: timed out talking to {} ({detail})",
+                    self.endpoint_display()
+                ),
+                retryable: true,
+            },
+            SdkError::DispatchFailure(dispatch) => {
+                if is_credentials_failure(&err) {
+                    return FsError::Auth {
+                        message: format!(
+                            "{operation} {path}: could not load S3 credentials from {}: {detail}",
+                            self.provider_display()
+                        ),
+                    };
+                }
+                let kind = if dispatch.is_timeout() {
+                    "timed out connecting to"
+                } else if dispatch.is_io() {
+                    "cannot reach"
+                } else {
+                    "request failed to"
+                };
+                FsError::Backend {
+                    scheme: self.scheme.clone(),
+                    message: format!(
+                        "{operation} {path}: {kind} {} ({detail}); check {} and that the server is up",
+                        self.endpoint_display(),
+                        super::config::ENDPOINT
+                    ),
+                    retryable: !dispatch.is_user(),
+                }
+            }
+            SdkError::ResponseError(_) => FsError::Backend {
+                scheme: self.scheme.clone(),
+                message: format!(
+                    "{operation} {path}: unreadable response from {} ({detail})",
+                    self.endpoint_display()
+                ),
+                retryable: true,
+            },
+            _ => {
+                if is_credentials_failure(&err) {
+                    return FsError::Auth {
+                        message: format!(
+                            "{operation} {path}: could not load S3 credentials from {}: {detail}",
+                            self.provider_display()
+                        ),
+                    };
+                }
+                FsError::Backend {
+                    scheme: self.scheme.clone(),
+                    message: format!("{operation} {path}: {detail}"),
+                    retryable: false,
+                }
+            }
+        }
+    }
+
+    fn map_service(
+        &self,
+        operation: &str,
+        path: &str,
+        status: u16,
+        code: &str,
+        message: &str,
+    ) -> FsError {
+        let said = if message.is_empty() {
+            format!("HTTP {status} {code}")
+        } else {
+            format!("HTTP {status} {code}: {message}")
+        };
+        match (status, code) {
+            (_, "NoSuchBucket") => FsError::Config {
+                key: "s3.bucket".to_string(),
+                message: format!(
+                    "bucket {:?} does not exist at {} ({operation} {path}); create it or fix the bucket name",
+                    self.settings.bucket,
+                    self.endpoint_display()
+                ),
+            },
+            (_, "NoSuchKey" | "NotFound" | "NoSuchUpload") | (404, _) => FsError::NotFound {
+                path: path.to_string(),
+            },
+            (412, _) | (_, "PreconditionFailed") => FsError::AlreadyExists {
+                path: path.to_string(),
+            },
+            (
+                _,
+                "InvalidAccessKeyId"
+                | "SignatureDoesNotMatch"
+                | "ExpiredToken"
+                | "InvalidToken"
+                | "TokenRefreshRequired"
+                | "InvalidTokenId"
+                | "AuthorizationHeaderMalformed",
+            ) => FsError::Auth {
+                message: format!(
+                    "{operation} {path}: S3 at {} refused the credentials from {} ({said})",
+                    self.endpoint_display(),
+                    self.provider_display()
+                ),
+            },
+            (403, _) | (_, "AccessDenied") => FsError::PermissionDenied {
+                path: path.to_string(),
+                message: format!(
+                    "{operation}: S3 at {} denied access with the credentials from {} ({said})",
+                    self.endpoint_display(),
+                    self.provider_display()
+                ),
+            },
+            (
+                _,
+                "SlowDown"
+                | "Throttling"
+                | "ThrottlingException"
+                | "RequestTimeout"
+                | "InternalError"
+                | "ServiceUnavailable"
+                | "ConditionalRequestConflict"
+                | "OperationAborted",
+            )
+            | (409 | 429 | 500..=599, _) => FsError::Backend {
+                scheme: self.scheme.clone(),
+                message: format!("{operation} {path}: {said}"),
+                retryable: status != 501,
+            },
+            _ => FsError::Backend {
+                scheme: self.scheme.clone(),
+                message: format!("{operation} {path}: {said}"),
+                retryable: false,
+            },
+        }
+    }
+}
+
+/// True when the error is the identity (credentials) resolution failing.
+fn is_credentials_failure<E>(err: &SdkError<E, HttpResponse>) -> bool
+where
+    E: StdError + 'static,
+{
+    let mut source: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = source {
+        if e.downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
+            .is_some()
+        {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// True when the error says the endpoint does not implement a conditional header.
+pub fn is_not_implemented(err: &FsError) -> bool {
+    matches!(err, FsError::Backend { message, .. } if message.contains("HTTP 501") || message.contains("NotImplemented"))
+}
