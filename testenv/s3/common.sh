@@ -10,6 +10,15 @@ mkdir -p "$LOG_DIR" "$RUN_DIR"
 log() { printf '%s\n' "[$(basename "$0" .sh)] $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+# lock_service NAME: serialise install/start of one service across concurrent callers
+# (e.g. two up.sh at once). Held until the calling script exits.
+lock_service() {
+    if command -v flock >/dev/null 2>&1; then
+        exec 9>"$RUN_DIR/$1.lock"
+        flock 9
+    fi
+}
+
 # pid_alive PIDFILE -> 0 if the pid recorded in PIDFILE is a live process.
 pid_alive() {
     local pid
@@ -28,7 +37,8 @@ start_bg() {
     local pidfile="$1" logfile="$2"
     shift 2
     : >"$logfile"
-    setsid "$@" </dev/null >>"$logfile" 2>&1 &
+    # 9>&-: do not hand the service lock (see lock_service) to the long-lived server.
+    setsid "$@" </dev/null >>"$logfile" 2>&1 9>&- &
     echo $! >"$pidfile"
 }
 

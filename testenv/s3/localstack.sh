@@ -76,6 +76,9 @@ do_start() {
     local deadline=$((SECONDS + LOCALSTACK_START_TIMEOUT))
     while [ "$SECONDS" -lt "$deadline" ]; do
         if healthy; then
+            # The S3 provider loads lazily on the first request: do that here (ListBuckets),
+            # so the first test request is not the slow one.
+            curl -s -o /dev/null --max-time 60 "$URL/" || true
             log "localstack ready on $URL (pid $(cat "$PIDFILE"))"
             return 0
         fi
@@ -100,8 +103,8 @@ do_status() {
 }
 
 case "${1:-}" in
-    install) do_install ;;
-    start) do_start ;;
+    install) lock_service "localstack-$LOCALSTACK_PORT"; do_install ;;
+    start) lock_service "localstack-$LOCALSTACK_PORT"; do_start ;;
     stop) stop_pidfile "$PIDFILE" localstack ;;
     status) do_status ;;
     *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;

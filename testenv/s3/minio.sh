@@ -106,8 +106,8 @@ do_status() {
 }
 
 case "${1:-}" in
-    install) do_install ;;
-    start) do_start ;;
+    install) lock_service "minio-$MINIO_PORT"; do_install ;;
+    start) lock_service "minio-$MINIO_PORT"; do_start ;;
     stop) stop_pidfile "$PIDFILE" minio ;;
     status) do_status ;;
     *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;

@@ -77,8 +77,8 @@ do_status() {
 }
 
 case "${1:-}" in
-    install) do_install ;;
-    start) do_start ;;
+    install) lock_service "s3s-fs-$S3S_PORT"; do_install ;;
+    start) lock_service "s3s-fs-$S3S_PORT"; do_start ;;
     stop) stop_pidfile "$PIDFILE" s3s-fs ;;
     status) do_status ;;
     *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
