@@ -403,20 +403,33 @@ fn apply_krb5_conf(settings: &Settings) -> FsResult<String> {
     Ok(format!("{path} (from {key})"))
 }
 
-/// Clear errors for a keytab path that does not exist or cannot be read, before krb5 sees it.
+/// Clear errors for a keytab path that does not exist, cannot be read or is not a keytab, before
+/// krb5 sees it (MIT reads the keytab only after contacting the KDC, and then reports a
+/// damaged file poorly). Only the two format bytes are read; key material is never read here.
 fn check_keytab_file(subject: &Subject<'_>) -> FsResult<()> {
+    use std::io::Read;
     let name = krb5::keytab_name(subject.keytab);
     let Some(path) = name.strip_prefix("FILE:") else {
         return Ok(()); // other keytab types (MEMORY:, KEYRING:...) are krb5's business
     };
+    let not_a_keytab =
+        |why: &str| Failure::new(Step::ResolveKeytab, errors::KRB5_KT_FORMAT, why.to_string());
     let failure = match std::fs::File::open(path) {
-        Ok(file) => match file.metadata() {
-            Ok(m) if m.is_file() => return Ok(()),
-            Ok(_) => Failure::new(
-                Step::ResolveKeytab,
-                21,
-                "is a directory, not a keytab file".into(),
-            ),
+        Ok(mut file) => match file.metadata() {
+            Ok(m) if m.is_dir() => not_a_keytab("it is a directory, not a keytab file"),
+            Ok(_) => {
+                let mut magic = [0u8; 2];
+                match file.read_exact(&mut magic) {
+                    Ok(()) if errors::is_keytab_magic(magic) => return Ok(()),
+                    Ok(()) => not_a_keytab(
+                        "the file is not in keytab format (it does not start with 0x05 0x01 or 0x05 0x02)",
+                    ),
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                        not_a_keytab("the file is empty or truncated")
+                    }
+                    Err(e) => io_failure(e),
+                }
+            }
             Err(e) => io_failure(e),
         },
         Err(e) => io_failure(e),
@@ -633,6 +646,32 @@ mod tests {
             "{m}"
         );
         assert!(m.contains("does not exist"), "{m}");
+    }
+
+    #[tokio::test]
+    async fn directory_empty_and_garbage_keytabs_are_not_keytabs() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, b"").unwrap();
+        let garbage = dir.path().join("garbage");
+        std::fs::write(&garbage, b"SECRET-LOOKING CONTENT").unwrap();
+        for (path, why) in [
+            (dir.path().to_path_buf(), "directory"),
+            (empty, "empty"),
+            (garbage, "not in keytab format"),
+        ] {
+            let keytab = path.display().to_string();
+            let c = conf(&[
+                (KERBEROS_PRINCIPAL_KEY, "ckpt@EXAMPLE.COM"),
+                (KERBEROS_KEYTAB_KEY, &keytab),
+            ]);
+            let m = login(&c).await.unwrap_err().to_string();
+            assert!(
+                m.contains(why) && m.contains(&keytab) && m.contains("klist -kt"),
+                "{m}"
+            );
+            assert!(!m.contains("SECRET"), "{m}");
+        }
     }
 
     #[test]

@@ -89,7 +89,8 @@ const KRB5_PREAUTH_FAILED: i32 = -1765328174;
 const KRB5_REALM_CANT_RESOLVE: i32 = -1765328164;
 const KRB5_CONFIG_NODEFREALM: i32 = -1765328160;
 const KRB5_KT_KVNONOTFOUND: i32 = -1765328154;
-const KRB5_KT_FORMAT: i32 = -1765328149;
+/// `KRB5_KT_FORMAT`: the keytab file is damaged or not a keytab.
+pub const KRB5_KT_FORMAT: i32 = -1765328149;
 const ENOENT: i32 = 2;
 const EACCES: i32 = 13;
 
@@ -165,6 +166,11 @@ pub fn is_transient(failure: &Failure) -> bool {
         classify(failure),
         Cause::KdcUnreachable | Cause::ClockSkew | Cause::Other
     )
+}
+
+/// True for the first two bytes of an MIT/Heimdal file keytab (format 0x0501 or 0x0502).
+pub fn is_keytab_magic(magic: [u8; 2]) -> bool {
+    matches!(magic, [5, 1] | [5, 2])
 }
 
 /// What a login is about, for messages.
@@ -327,6 +333,12 @@ mod tests {
                 && m.contains("dfs.namenode.kerberos.principal"),
             "{m}"
         );
+    }
+
+    #[test]
+    fn keytab_magic() {
+        assert!(is_keytab_magic([5, 2]) && is_keytab_magic([5, 1]));
+        assert!(!is_keytab_magic(*b"th") && !is_keytab_magic([5, 3]));
     }
 
     #[test]

@@ -1,0 +1,523 @@
+//! Kerberos against a real MiniKdc + MiniDFSCluster (hdfs-testenv): keytab login from
+//! plugin-config keys only, renewal over several two-minute ticket lifetimes in authentication
+//! and privacy modes, HA + Kerberos with the seed page's keys, and clear errors for bad input.
+//!
+//! A process can use only one krb5.conf (MIT krb5 reads `KRB5_CONFIG`), and every cluster has its
+//! own KDC, so each scenario runs in a child process: this binary re-runs itself with
+//! `--ignored --exact kerberos_child` and `CKPT_KRB_CHILD=<scenario>`. The parent tests run the
+//! children (the two renewal loops concurrently) and fail when a child fails.
+//!
+//! `CKPT_KRB_LOOP_SECS` (default 370, i.e. three 2-minute lifetimes and a margin) sets how long
+//! each renewal loop runs.
+
+#![cfg(feature = "kerberos")]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use ckpt::conf::PluginConfig;
+use ckpt::fs::FsError;
+use ckpt::fs::kerberos::{self, KerberosSession};
+use common::hdfs_env::HdfsEnv;
+use hdfs_native::{Client, ClientBuilder, WriteOptions};
+
+const CHILD_ENV: &str = "CKPT_KRB_CHILD";
+const TICKET_LIFETIME: u64 = 120;
+
+// ---------------------------------------------------------------- parent tests
+
+#[test]
+fn kerberos_renewal_loop_authentication_and_privacy() {
+    let children: Vec<_> = ["loop:authentication", "loop:privacy"]
+        .into_iter()
+        .map(|scenario| (scenario, spawn_child(scenario)))
+        .collect();
+    let mut failed = Vec::new();
+    for (scenario, child) in children {
+        if !finish_child(scenario, child) {
+            failed.push(scenario);
+        }
+    }
+    assert!(failed.is_empty(), "failed scenarios: {failed:?}");
+}
+
+#[test]
+fn kerberos_ha_with_seed_keys_and_wrong_principal() {
+    assert!(finish_child("ha", spawn_child("ha")), "scenario ha failed");
+}
+
+#[test]
+fn kerberos_bad_keytab_and_unreachable_kdc() {
+    assert!(
+        finish_child("offline", spawn_child("offline")),
+        "scenario offline failed"
+    );
+}
+
+/// The entry point of the child processes (does nothing without `CKPT_KRB_CHILD`).
+#[test]
+#[ignore = "run by the other tests of this file in a child process"]
+fn kerberos_child() {
+    let Ok(scenario) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    match scenario.as_str() {
+        "loop:authentication" => rt.block_on(renewal_loop("authentication")),
+        "loop:privacy" => rt.block_on(renewal_loop("privacy")),
+        "ha" => rt.block_on(ha_with_seed_keys()),
+        "offline" => rt.block_on(offline_errors()),
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+fn spawn_child(scenario: &str) -> std::process::Child {
+    Command::new(std::env::current_exe().expect("test binary path"))
+        .args([
+            "--ignored",
+            "--exact",
+            "kerberos_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, scenario)
+        .env_remove("KRB5_CONFIG")
+        .env_remove("KRB5CCNAME")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn child test process")
+}
+
+fn finish_child(scenario: &str, child: std::process::Child) -> bool {
+    let out = child.wait_with_output().expect("wait for child");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!(
+        "===== scenario {scenario}: {} =====\n{stdout}\n{stderr}",
+        out.status
+    );
+    out.status.success() && stdout.contains("1 passed")
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn start(mode: &str, protection: &str) -> Option<HdfsEnv> {
+    let lifetime = TICKET_LIFETIME.to_string();
+    match HdfsEnv::start(
+        mode,
+        &["--protection", protection, "--ticket-lifetime", &lifetime],
+    ) {
+        Ok(env) => Some(env),
+        Err(e) => common::missing(&format!(
+            "hdfs-testenv {mode} cluster (Java 17 + Maven, see hdfs-testenv/README.md): {e}"
+        )),
+    }
+}
+
+fn plugin(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn path_str(p: &Option<std::path::PathBuf>) -> String {
+    p.as_ref().expect("kerberos info").display().to_string()
+}
+
+/// An hdfs-native client for `plugin`'s configuration using `session`; `keytab: false` leaves
+/// the refresh to ckpt's renewal thread alone (principal + private cache only).
+fn client(
+    default_fs: &str,
+    conf: &PluginConfig,
+    session: &KerberosSession,
+    keytab: bool,
+) -> Client {
+    let options: std::collections::HashMap<String, String> = conf
+        .hadoop
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let builder = ClientBuilder::new()
+        .with_url(default_fs)
+        .with_config(options);
+    let builder = if keytab {
+        session.configure_client(builder)
+    } else {
+        builder
+            .with_kerberos_principal(session.principal())
+            .with_kerberos_cache(session.ccache_name())
+    };
+    builder.build().expect("hdfs-native client")
+}
+
+async fn write_read(client: &Client, path: &str, data: &Bytes) -> Result<(), String> {
+    let mut w = client
+        .create(path, WriteOptions::default().overwrite(true))
+        .await
+        .map_err(|e| format!("create {path}: {e}"))?;
+    w.write_bytes(data.clone())
+        .await
+        .map_err(|e| format!("write {path}: {e}"))?;
+    w.close().await.map_err(|e| format!("close {path}: {e}"))?;
+    let r = client
+        .read(path)
+        .await
+        .map_err(|e| format!("open {path}: {e}"))?;
+    let back = r
+        .read_range(0, r.file_length())
+        .await
+        .map_err(|e| format!("read {path}: {e}"))?;
+    if back != *data {
+        return Err(format!(
+            "{path}: read back {} bytes that differ",
+            back.len()
+        ));
+    }
+    Ok(())
+}
+
+fn secs_until(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::now()) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    }
+}
+
+// ---------------------------------------------------------------- scenarios
+
+/// Writes and reads for at least three ticket lifetimes, through (a) long-lived clients, (b) a
+/// new client (new NameNode connection, new GSSAPI handshake) every iteration, each both with
+/// the keytab handed to GSSAPI and with ckpt's private cache alone. Zero failures allowed.
+async fn renewal_loop(protection: &str) {
+    let Some(env) = start("kerberos", protection) else {
+        return;
+    };
+    let info = &env.info;
+    let keytab_key = if protection == "privacy" {
+        "kerberosKeytab"
+    } else {
+        "kerberosKeytabFilePath"
+    };
+    let krb5 = path_str(&info.krb5_conf);
+    let keytab = path_str(&info.keytab);
+    let principal = info.client_principal.clone().expect("principal");
+    let dtp = info.protection.clone().expect("protection");
+    let conf = PluginConfig::from_map(
+        &plugin(&[
+            ("storage.type", "hdfs"),
+            ("fs.defaultFS", &info.default_fs),
+            ("kerberosPrincipal", &principal),
+            (keytab_key, &keytab),
+            ("seatunnel.hadoop.java.security.krb5.conf", &krb5),
+            ("seatunnel.hadoop.dfs.data.transfer.protection", &dtp),
+        ]),
+        &Default::default(),
+    )
+    .expect("plugin-config");
+
+    let session = kerberos::login(&conf.hadoop)
+        .await
+        .expect("login")
+        .expect("session");
+    assert_eq!(
+        std::env::var("KRB5_CONFIG").ok().as_deref(),
+        Some(krb5.as_str())
+    );
+    assert!(session.ccache_name().starts_with("MEMORY:ckpt-"));
+    let (_, first_end) = session.ticket_validity();
+
+    let long_kt = client(&info.default_fs, &conf, &session, true);
+    let long_cc = client(&info.default_fs, &conf, &session, false);
+    let secs: u64 = std::env::var("CKPT_KRB_LOOP_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3 * TICKET_LIFETIME + 10);
+    let started = Instant::now();
+    let dir = format!("/tmp/krb-loop-{protection}");
+    let (mut iterations, mut ops) = (0u64, 0u64);
+    let mut failures = Vec::new();
+    while started.elapsed() < Duration::from_secs(secs) {
+        let data = Bytes::from(format!("{protection} iteration {iterations} ").repeat(2000));
+        let fresh_kt = client(&info.default_fs, &conf, &session, true);
+        let fresh_cc = client(&info.default_fs, &conf, &session, false);
+        for (name, c) in [
+            ("long-keytab", &long_kt),
+            ("long-ccache", &long_cc),
+            ("fresh-keytab", &fresh_kt),
+            ("fresh-ccache", &fresh_cc),
+        ] {
+            let path = format!("{dir}/{name}-{}", iterations % 3);
+            ops += 1;
+            if let Err(e) = write_read(c, &path, &data).await {
+                eprintln!("t={}s {name}: {e}", started.elapsed().as_secs());
+                failures.push(format!("t={}s {name}: {e}", started.elapsed().as_secs()));
+            }
+        }
+        iterations += 1;
+        if iterations % 10 == 0 {
+            let (_, end) = session.ticket_validity();
+            println!(
+                "t={}s iterations={iterations} logins={} ticket expires in {}s",
+                started.elapsed().as_secs(),
+                session.logins(),
+                secs_until(end)
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    let elapsed = started.elapsed();
+    let logins = session.logins();
+    println!(
+        "KRB-LOOP-SUMMARY protection={protection} secs={} iterations={iterations} ops={ops} failures={} logins={logins} first_ticket_expired_{}s_before_end last_error={:?}",
+        elapsed.as_secs(),
+        failures.len(),
+        -secs_until(first_end),
+        session.last_error()
+    );
+    assert!(
+        failures.is_empty(),
+        "authentication/IO failures: {failures:#?}"
+    );
+    // The loop outlived the first ticket by at least two more lifetimes.
+    if secs >= 3 * TICKET_LIFETIME {
+        assert!(
+            SystemTime::now() > first_end + Duration::from_secs(2 * TICKET_LIFETIME),
+            "loop did not span three lifetimes"
+        );
+        // One login at start, then one per 90 s (75% of 120 s).
+        assert!(logins >= 4, "only {logins} logins in {elapsed:?}");
+    }
+    drop(env);
+}
+
+/// HA + Kerberos with only the seed page's keys (storage.type, fs.defaultFS, kerberosPrincipal,
+/// kerberosKeytab), the HA keys, `seatunnel.hadoop.dfs.namenode.kerberos.principal` (and the
+/// cluster's data transfer protection); then a wrong principal and a wrong NameNode principal.
+async fn ha_with_seed_keys() {
+    let Some(env) = start("ha-kerberos", "privacy") else {
+        return;
+    };
+    let info = env.info.clone();
+    let ns = info.nameservice.clone().expect("nameservice");
+    let krb5 = path_str(&info.krb5_conf);
+    let keytab = path_str(&info.keytab);
+    let principal = info.client_principal.clone().expect("principal");
+    let nn_principal = info.namenode_principal.clone().expect("nn principal");
+    let ids: Vec<String> = info.namenodes.iter().map(|n| n.id.clone()).collect();
+    let mut pairs: Vec<(String, String)> = vec![
+        ("storage.type".into(), "hdfs".into()),
+        ("fs.defaultFS".into(), format!("hdfs://{ns}")),
+        ("kerberosPrincipal".into(), principal.clone()),
+        ("kerberosKeytab".into(), keytab.clone()),
+        ("seatunnel.hadoop.dfs.nameservices".into(), ns.clone()),
+        (
+            format!("seatunnel.hadoop.dfs.ha.namenodes.{ns}"),
+            ids.join(","),
+        ),
+        (
+            format!("seatunnel.hadoop.dfs.client.failover.proxy.provider.{ns}"),
+            "org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider".into(),
+        ),
+        (
+            "seatunnel.hadoop.dfs.namenode.kerberos.principal".into(),
+            nn_principal.clone(),
+        ),
+        (
+            "seatunnel.hadoop.dfs.data.transfer.protection".into(),
+            info.protection.clone().expect("protection"),
+        ),
+        ("krb5_path".into(), krb5.clone()),
+    ];
+    for nn in &info.namenodes {
+        pairs.push((
+            format!("seatunnel.hadoop.dfs.namenode.rpc-address.{ns}.{}", nn.id),
+            nn.rpc_address.clone().expect("rpc address"),
+        ));
+    }
+    let map: BTreeMap<String, String> = pairs.into_iter().collect();
+    let conf = PluginConfig::from_map(&map, &Default::default()).expect("plugin-config");
+    let session = kerberos::login(&conf.hadoop)
+        .await
+        .expect("login")
+        .expect("session");
+    let c = client(&format!("hdfs://{ns}"), &conf, &session, true);
+    let data = Bytes::from_static(b"ha + kerberos with the seed page's keys");
+    write_read(&c, "/tmp/krb-ha/seed", &data)
+        .await
+        .expect("HA + Kerberos write/read");
+
+    // Still works after a failover (new connection to the other NameNode, new handshake).
+    env.must("failover");
+    write_read(&c, "/tmp/krb-ha/after-failover", &data)
+        .await
+        .expect("write/read after failover");
+
+    // Wrong client principal: not in the keytab.
+    let mut wrong = map.clone();
+    wrong.insert("kerberosPrincipal".into(), "nobody@EXAMPLE.COM".into());
+    let conf_wrong = PluginConfig::from_map(&wrong, &Default::default()).expect("plugin-config");
+    let err = kerberos::login(&conf_wrong.hadoop)
+        .await
+        .expect_err("wrong principal");
+    let msg = err.to_string();
+    println!("wrong principal -> {msg}");
+    assert!(matches!(err, FsError::Auth { .. }), "{msg}");
+    assert!(
+        msg.contains("nobody@EXAMPLE.COM") && msg.contains(&keytab),
+        "{msg}"
+    );
+    assert!(msg.contains("klist -kt"), "{msg}");
+
+    // Wrong NameNode principal: the KDC does not know it.
+    let mut wrong = map.clone();
+    wrong.insert(
+        "seatunnel.hadoop.dfs.namenode.kerberos.principal".into(),
+        "nn/_HOST@EXAMPLE.COM".into(),
+    );
+    for nn in &info.namenodes {
+        // _HOST needs host names, not IP addresses.
+        let port = nn
+            .rpc_address
+            .clone()
+            .expect("rpc")
+            .rsplit_once(':')
+            .expect("port")
+            .1
+            .to_string();
+        wrong.insert(
+            format!("seatunnel.hadoop.dfs.namenode.rpc-address.{ns}.{}", nn.id),
+            format!("localhost:{port}"),
+        );
+    }
+    let conf_wrong = PluginConfig::from_map(&wrong, &Default::default()).expect("plugin-config");
+    let err = kerberos::login(&conf_wrong.hadoop)
+        .await
+        .expect_err("wrong NN principal");
+    let msg = err.to_string();
+    println!("wrong NameNode principal -> {msg}");
+    assert!(
+        msg.contains("nn/localhost@EXAMPLE.COM") && msg.contains("dfs.namenode.kerberos.principal"),
+        "{msg}"
+    );
+    drop(env);
+}
+
+/// Errors that need no cluster: missing keytab, a directory or garbage as keytab, and a KDC
+/// that refuses connections (with a syntactically valid keytab written here).
+async fn offline_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let closed_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let krb5 = dir.path().join("krb5.conf");
+    std::fs::write(
+        &krb5,
+        format!(
+            "[libdefaults]\n default_realm = EXAMPLE.COM\n udp_preference_limit = 1\n dns_lookup_kdc = false\n\
+             [realms]\n EXAMPLE.COM = {{\n  kdc = 127.0.0.1:{closed_port}\n }}\n"
+        ),
+    )
+    .expect("krb5.conf");
+    let keytab = dir.path().join("ckpt.keytab");
+    std::fs::write(&keytab, fake_keytab("ckpt", "EXAMPLE.COM")).expect("keytab");
+    let garbage = dir.path().join("garbage.keytab");
+    std::fs::write(&garbage, b"this is not a keytab").expect("garbage");
+
+    let login = |keytab: String| {
+        let krb5 = krb5.display().to_string();
+        async move {
+            let conf = PluginConfig::from_map(
+                &plugin(&[
+                    ("storage.type", "hdfs"),
+                    ("fs.defaultFS", "hdfs://127.0.0.1:1"),
+                    ("kerberosPrincipal", "ckpt@EXAMPLE.COM"),
+                    ("kerberosKeytabFilePath", &keytab),
+                    ("ckpt.kerberos.krb5-conf", &krb5),
+                ]),
+                &Default::default(),
+            )
+            .expect("plugin-config");
+            kerberos::ensure_login(&conf.hadoop).await
+        }
+    };
+    let check = |what: &str, r: Result<(), FsError>, keytab: &str, needles: &[&str]| {
+        let err = r.expect_err(what);
+        let msg = err.to_string();
+        println!("{what} -> {msg}");
+        assert!(matches!(err, FsError::Auth { .. }), "{what}: {msg}");
+        assert!(
+            msg.contains("ckpt@EXAMPLE.COM") && msg.contains(keytab),
+            "{what}: {msg}"
+        );
+        for n in needles {
+            assert!(msg.contains(n), "{what}: {msg} lacks {n:?}");
+        }
+        assert!(!msg.contains("this is not a keytab"), "{what}: {msg}");
+    };
+
+    let missing = dir.path().join("nope.keytab").display().to_string();
+    check(
+        "missing keytab",
+        login(missing.clone()).await,
+        &missing,
+        &["does not exist"],
+    );
+    let d = dir.path().display().to_string();
+    check(
+        "directory as keytab",
+        login(d.clone()).await,
+        &d,
+        &["directory"],
+    );
+    let g = garbage.display().to_string();
+    check(
+        "garbage keytab",
+        login(g.clone()).await,
+        &g,
+        &["not in keytab format", "klist -kt"],
+    );
+    let k = keytab.display().to_string();
+    let t = Instant::now();
+    check(
+        "unreachable KDC",
+        login(k.clone()).await,
+        &k,
+        &["reachable", &krb5.display().to_string()],
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        t.elapsed()
+    );
+}
+
+/// A keytab (format 0x502) with one aes256 entry of a made-up key for `primary@realm`.
+fn fake_keytab(primary: &str, realm: &str) -> Vec<u8> {
+    let mut entry = Vec::new();
+    entry.extend_from_slice(&1u16.to_be_bytes()); // components
+    for s in [realm, primary] {
+        entry.extend_from_slice(&(s.len() as u16).to_be_bytes());
+        entry.extend_from_slice(s.as_bytes());
+    }
+    entry.extend_from_slice(&1u32.to_be_bytes()); // KRB5_NT_PRINCIPAL
+    entry.extend_from_slice(&0u32.to_be_bytes()); // timestamp
+    entry.push(1); // kvno
+    entry.extend_from_slice(&18u16.to_be_bytes()); // aes256-cts-hmac-sha1-96
+    entry.extend_from_slice(&32u16.to_be_bytes());
+    entry.extend_from_slice(&[7u8; 32]);
+    let mut out = vec![0x05, 0x02];
+    out.extend_from_slice(&(entry.len() as i32).to_be_bytes());
+    out.extend_from_slice(&entry);
+    out
+}
