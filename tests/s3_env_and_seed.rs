@@ -12,7 +12,6 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 use ckpt::checkpoint::{CheckpointStorageRegistry, PipelineState};
-use ckpt::conf::Configuration;
 use ckpt::fs::Path;
 use common::conformance::unique;
 use common::s3_env::{self, BUCKET, Imds, S3Server};

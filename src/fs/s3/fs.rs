@@ -30,7 +30,9 @@ const DELETE_BATCH: usize = 1000;
 
 /// Factory for [`S3FileSystem`] (`s3a://` and `s3://`; the bucket is the authority).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct S3FileSystemFactory;
+pub struct S3FileSystemFactory {
+    _private: (),
+}
 
 #[async_trait]
 impl FileSystemFactory for S3FileSystemFactory {
