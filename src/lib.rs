@@ -8,3 +8,8 @@ pub mod checkpoint;
 pub mod conf;
 pub mod config;
 pub mod fs;
+
+/// The README's Rust example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
