@@ -10,8 +10,9 @@
 //! - Every NameNode call is retried under the [`RetryPolicy`] from `ckpt.retry.*`; writers keep
 //!   a replay buffer (`ckpt.hdfs.write.replay-buffer`) so a failover or pipeline failure during a
 //!   write or close rewrites the file instead of failing.
-//! - Kerberos: when the configuration carries `ckpt.kerberos.principal`, the factory calls
-//!   `crate::fs::kerberos::ensure_login` (feature `kerberos`) before building the client.
+//! - Kerberos: when the configuration carries `ckpt.kerberos.principal`, the factory logs in
+//!   through `crate::fs::kerberos::login` (feature `kerberos`) and hands the session to the
+//!   client; a build without the feature says so instead.
 
 pub mod config;
 mod error;
@@ -72,13 +73,18 @@ fn conf_error(e: ConfError) -> FsError {
     }
 }
 
+/// Kerberos hook: logs in from the keytab (private credential cache, renewed in the
+/// background) and points the client at that login.
 #[cfg(feature = "kerberos")]
-async fn kerberos_login(conf: &Configuration) -> FsResult<()> {
-    crate::fs::kerberos::ensure_login(conf).await
+async fn with_kerberos(conf: &Configuration, builder: ClientBuilder) -> FsResult<ClientBuilder> {
+    match crate::fs::kerberos::login(conf).await? {
+        Some(session) => Ok(session.configure_client(builder)),
+        None => Ok(builder),
+    }
 }
 
 #[cfg(not(feature = "kerberos"))]
-async fn kerberos_login(_conf: &Configuration) -> FsResult<()> {
+async fn with_kerberos(_conf: &Configuration, _builder: ClientBuilder) -> FsResult<ClientBuilder> {
     Err(FsError::Config {
         key: "kerberosPrincipal".to_string(),
         message: "Kerberos login is configured, but this build of ckpt has no Kerberos support; \
@@ -127,16 +133,13 @@ impl HdfsFileSystem {
         let replay_limit = conf
             .get_size(REPLAY_BUFFER_KEY, DEFAULT_REPLAY_BUFFER)
             .map_err(conf_error)?;
-        if conf.contains(KERBEROS_PRINCIPAL_KEY) {
-            kerberos_login(conf).await?;
-        }
         let url = format!("hdfs://{}", root.authority().unwrap_or_default());
         let mut builder = ClientBuilder::new()
             .with_url(url.clone())
             .with_config_dir(NO_SITE_FILES_DIR)
             .with_config(config::client_options(conf, &target));
-        if let Some(principal) = conf.get(KERBEROS_PRINCIPAL_KEY) {
-            builder = builder.with_kerberos_principal(principal);
+        if conf.contains(KERBEROS_PRINCIPAL_KEY) {
+            builder = with_kerberos(conf, builder).await?;
         }
         let client = builder.build().map_err(|e| match map_error(&url, e) {
             FsError::Backend { message, .. } => FsError::Config {

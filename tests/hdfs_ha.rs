@@ -1,0 +1,97 @@
+//! The HDFS backend against an HA nameservice (hdfs-testenv `ha`: two NameNodes, started once
+//! for this test binary): the FileSystem conformance suite, the checkpoint suite and the seed
+//! page's HA sample. Failover under load is in `hdfs_ha_load.rs` (its own cluster).
+
+#![cfg(feature = "hdfs")]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use ckpt::checkpoint::{CheckpointStorage, FileStorage, FileStorageOptions};
+use ckpt::conf::{Configuration, PluginConfig};
+use ckpt::fs::FileSystemRegistry;
+use common::hdfs_env::{HdfsEnv, shared_blocking};
+
+static CLUSTER: OnceLock<Result<HdfsEnv, String>> = OnceLock::new();
+
+fn cluster() -> Option<&'static HdfsEnv> {
+    shared_blocking(&CLUSTER, "ha")
+}
+
+async fn fs_fixture() -> Option<common::conformance::FsFixture> {
+    Some(cluster()?.fs_fixture().await)
+}
+
+async fn checkpoint_fixture() -> Option<common::checkpoint_suite::CheckpointFixture> {
+    Some(cluster()?.checkpoint_fixture().await)
+}
+
+fs_conformance_suite!(fs_fixture().await);
+
+mod checkpoint {
+    use super::*;
+    checkpoint_suite!(checkpoint_fixture().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cluster_is_really_ha() {
+    let Some(env) = cluster() else { return };
+    assert!(env.info.nameservice.is_some(), "{:?}", env.info);
+    assert!(
+        !env.info.default_fs.contains(':') || env.info.default_fs.matches(':').count() == 1,
+        "defaultFS names a nameservice: {}",
+        env.info.default_fs
+    );
+    let status = env.must("status");
+    assert!(
+        status.contains("nn0=") && status.contains("nn1="),
+        "{status}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_page_ha_sample_works_against_the_cluster() {
+    let Some(env) = cluster() else { return };
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed/hdfs-ha.yaml"),
+    )
+    .unwrap();
+    let namespace = env.fresh_dir("seed-ha").path().to_string();
+    // The sample as written (nameservice `usdp-bing`, its keys, even the stray quote at the end
+    // of the proxy provider), with the NameNode host names replaced by the cluster's
+    // addresses and a namespace the test user may write.
+    let yaml: String = text
+        .replace("usdp-bing-nn1:8020", &env.nn_address(0))
+        .replace("usdp-bing-nn2:8020", &env.nn_address(1))
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("fs.defaultFS:") {
+                format!("{l}\n          namespace: {namespace}/")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let loaded =
+        ckpt::config::parse(&yaml, "seed HA sample").unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    let plugin: &BTreeMap<String, String> = &loaded.checkpoint.storage.plugin_config;
+    let pc = PluginConfig::from_map(plugin, &Configuration::new()).unwrap();
+    assert_eq!(pc.default_fs.to_string(), "hdfs://usdp-bing/");
+    let fs = FileSystemRegistry::with_builtins()
+        .get(&pc.default_fs, &pc.hadoop)
+        .await
+        .unwrap();
+    let p = pc.namespace.join("sample/file").unwrap();
+    fs.write(&p, Bytes::from_static(b"ha sample"), false)
+        .await
+        .unwrap();
+    assert_eq!(fs.read(&p).await.unwrap(), Bytes::from_static(b"ha sample"));
+    let storage = FileStorage::new(fs, pc.namespace.clone(), FileStorageOptions::default());
+    let state = common::checkpoint_suite::state("77", 2, 5);
+    storage.store_checkpoint(&state).await.unwrap();
+    assert_eq!(storage.get_checkpoint("77", 2, 5).await.unwrap(), state);
+}
