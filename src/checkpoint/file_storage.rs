@@ -484,56 +484,75 @@ impl FileStorage {
 
     /// Decodes every file in the namespace and reports corrupt, leftover and foreign files.
     pub async fn verify(&self) -> CheckpointResult<VerifyReport> {
+        self.verify_with_progress(|_, _| {}).await
+    }
+
+    /// [`FileStorage::verify`], calling `progress(jobs_done, jobs_total)` after each job.
+    pub async fn verify_with_progress(
+        &self,
+        mut progress: impl FnMut(usize, usize) + Send,
+    ) -> CheckpointResult<VerifyReport> {
         let mut report = VerifyReport::default();
         let top = match self.fs.list_status(&self.namespace).await {
             Ok(entries) => entries,
             Err(e) if e.is_not_found() => return Ok(report),
             Err(e) => return Err(e.into()),
         };
-        for status in top {
-            let job_id = status.path.name().to_string();
-            if !status.is_dir || layout::validate_job_id(&job_id).is_err() {
-                report.entries.push(VerifyEntry {
-                    path: status.path.to_string(),
-                    status: VerifyStatus::Foreign,
-                });
-                continue;
-            }
-            let mut listing = self.job_listing(&job_id).await?;
-            listing.sort_by(|a, b| a.path.cmp(&b.path));
-            for file in listing {
-                let name = file.path.name();
-                let status = match CheckpointFileName::parse(name) {
-                    _ if file.is_dir => VerifyStatus::Foreign,
-                    Some(parsed) => {
-                        let entry = CheckpointEntry {
-                            job_id: job_id.clone(),
-                            name: parsed,
-                            path: file.path.to_string(),
-                            len: file.len,
-                        };
-                        match self.read_entry(&entry).await {
-                            Ok((_, integrity)) => VerifyStatus::Ok { integrity },
-                            Err(CheckpointError::Corrupt { source, .. }) => VerifyStatus::Corrupt {
-                                reason: source.to_string(),
-                            },
-                            Err(e) => return Err(e),
-                        }
-                    }
-                    None if CheckpointFileName::parse_temp(name).is_some()
-                        || name.ends_with(LOCAL_TEMP_SUFFIX) =>
-                    {
-                        VerifyStatus::Temp
-                    }
-                    None => VerifyStatus::Foreign,
-                };
-                report.entries.push(VerifyEntry {
-                    path: file.path.to_string(),
-                    status,
-                });
-            }
+        let (jobs, foreign): (Vec<FileStatus>, Vec<FileStatus>) = top
+            .into_iter()
+            .partition(|s| s.is_dir && layout::validate_job_id(s.path.name()).is_ok());
+        report
+            .entries
+            .extend(foreign.into_iter().map(|s| VerifyEntry {
+                path: s.path.to_string(),
+                status: VerifyStatus::Foreign,
+            }));
+        progress(0, jobs.len());
+        for (done, job) in jobs.iter().enumerate() {
+            report
+                .entries
+                .extend(self.verify_job(job.path.name()).await?);
+            progress(done + 1, jobs.len());
         }
         Ok(report)
+    }
+
+    async fn verify_job(&self, job_id: &str) -> CheckpointResult<Vec<VerifyEntry>> {
+        let mut listing = self.job_listing(job_id).await?;
+        listing.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut entries = Vec::with_capacity(listing.len());
+        for file in listing {
+            let name = file.path.name();
+            let status = match CheckpointFileName::parse(name) {
+                _ if file.is_dir => VerifyStatus::Foreign,
+                Some(parsed) => {
+                    let entry = CheckpointEntry {
+                        job_id: job_id.to_string(),
+                        name: parsed,
+                        path: file.path.to_string(),
+                        len: file.len,
+                    };
+                    match self.read_entry(&entry).await {
+                        Ok((_, integrity)) => VerifyStatus::Ok { integrity },
+                        Err(CheckpointError::Corrupt { source, .. }) => VerifyStatus::Corrupt {
+                            reason: source.to_string(),
+                        },
+                        Err(e) => return Err(e),
+                    }
+                }
+                None if CheckpointFileName::parse_temp(name).is_some()
+                    || name.ends_with(LOCAL_TEMP_SUFFIX) =>
+                {
+                    VerifyStatus::Temp
+                }
+                None => VerifyStatus::Foreign,
+            };
+            entries.push(VerifyEntry {
+                path: file.path.to_string(),
+                status,
+            });
+        }
+        Ok(entries)
     }
 
     async fn read_all_of(

@@ -401,8 +401,13 @@ async fn prune(storage: &FileStorage, job: Option<&str>, out: Output) -> Result<
 }
 
 async fn verify(storage: &FileStorage, out: Output) -> Result<u8, Failure> {
-    let bar = out.progress(1, "verifying");
-    let report = storage.verify().await?;
+    let bar = out.progress(0, "verifying jobs");
+    let report = storage
+        .verify_with_progress(|done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })
+        .await?;
     bar.finish_and_clear();
     let clean = report.is_clean();
     if out.json {
