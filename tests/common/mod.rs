@@ -4,11 +4,11 @@
 
 pub mod checkpoint_suite;
 pub mod conformance;
-#[cfg(feature = "s3")]
-pub mod s3_env;
 pub mod hdfs_env;
 #[cfg(feature = "oss")]
 pub mod oss_env;
+#[cfg(feature = "s3")]
+pub mod s3_env;
 
 /// Called when a test's server or tool is missing: fails the test with `what` (so CI can never
 /// skip silently), unless `CKPT_ALLOW_SKIP=1`, in which case it prints why and skips.

@@ -191,10 +191,12 @@ mod tests {
         HdfsError::RPCError(class.to_string(), msg.to_string())
     }
 
+    type Expectation = fn(&FsError) -> bool;
+
     #[test]
     fn namenode_exceptions_map_to_hadoop_kinds() {
         let p = "hdfs://ns/a";
-        let cases: Vec<(HdfsError, fn(&FsError) -> bool)> = vec![
+        let cases: Vec<(HdfsError, Expectation)> = vec![
             (
                 rpc("java.io.FileNotFoundException", "File does not exist: /a"),
                 |e| matches!(e, FsError::NotFound { .. }),
