@@ -19,6 +19,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
+use ckpt::checkpoint::{
+    CheckpointStorage, FileStorage, HdfsStorageFactory, PipelineState, StorageSettings,
+};
 use ckpt::conf::PluginConfig;
 use ckpt::fs::FsError;
 use ckpt::fs::kerberos::{self, KerberosSession};
@@ -186,6 +189,40 @@ async fn write_read(client: &Client, path: &str, data: &Bytes) -> Result<(), Str
     Ok(())
 }
 
+async fn store_restore(
+    storage: &FileStorage,
+    job: &str,
+    iteration: u64,
+    data: &Bytes,
+) -> Result<(), String> {
+    let job_id = if job == "storage-long" {
+        "1001"
+    } else {
+        "1002"
+    };
+    let state = PipelineState {
+        job_id: job_id.to_string(),
+        pipeline_id: 1,
+        checkpoint_id: iteration as i64 + 1,
+        states: data.clone(),
+    };
+    storage
+        .store_checkpoint(&state)
+        .await
+        .map_err(|e| format!("store checkpoint {iteration}: {e}"))?;
+    let latest = storage
+        .get_latest_checkpoint(job_id)
+        .await
+        .map_err(|e| format!("restore latest: {e}"))?;
+    match latest.as_slice() {
+        [s] if s.checkpoint_id == state.checkpoint_id && s.states == state.states => Ok(()),
+        other => Err(format!(
+            "restored {other:?}, expected checkpoint {}",
+            state.checkpoint_id
+        )),
+    }
+}
+
 fn secs_until(t: SystemTime) -> i64 {
     match t.duration_since(SystemTime::now()) {
         Ok(d) => d.as_secs() as i64,
@@ -236,6 +273,23 @@ async fn renewal_loop(protection: &str) {
     assert!(session.ccache_name().starts_with("MEMORY:ckpt-"));
     let (_, first_end) = session.ticket_validity();
 
+    // The same login through ckpt's own stack: plugin-config -> HdfsStorageFactory ->
+    // FileStorage on the HDFS backend (which shares the session above).
+    let mut storage_map = plugin(&[
+        ("storage.type", "hdfs"),
+        ("fs.defaultFS", &info.default_fs),
+        ("kerberosPrincipal", &principal),
+        (keytab_key, &keytab),
+        ("seatunnel.hadoop.java.security.krb5.conf", &krb5),
+        ("seatunnel.hadoop.dfs.data.transfer.protection", &dtp),
+    ]);
+    storage_map.insert("namespace".into(), format!("/tmp/krb-ckpt-{protection}/"));
+    let mut settings = StorageSettings::new(storage_map, 3);
+    settings.hadoop_conf_dir = None;
+    let long_storage = HdfsStorageFactory
+        .create_file_storage(&settings)
+        .await
+        .expect("FileStorage on HDFS with Kerberos");
     let long_kt = client(&info.default_fs, &conf, &session, true);
     let long_cc = client(&info.default_fs, &conf, &session, false);
     let secs: u64 = std::env::var("CKPT_KRB_LOOP_SECS")
@@ -262,6 +316,25 @@ async fn renewal_loop(protection: &str) {
                 eprintln!("t={}s {name}: {e}", started.elapsed().as_secs());
                 failures.push(format!("t={}s {name}: {e}", started.elapsed().as_secs()));
             }
+        }
+        // Store/restore through a long-lived FileStorage and through a new one (new client).
+        match HdfsStorageFactory.create_file_storage(&settings).await {
+            Ok(fresh_storage) => {
+                for (name, storage) in [
+                    ("storage-long", &long_storage),
+                    ("storage-fresh", &fresh_storage),
+                ] {
+                    ops += 1;
+                    if let Err(e) = store_restore(storage, name, iterations, &data).await {
+                        eprintln!("t={}s {name}: {e}", started.elapsed().as_secs());
+                        failures.push(format!("t={}s {name}: {e}", started.elapsed().as_secs()));
+                    }
+                }
+            }
+            Err(e) => failures.push(format!(
+                "t={}s new FileStorage: {e}",
+                started.elapsed().as_secs()
+            )),
         }
         iterations += 1;
         if iterations % 10 == 0 {
