@@ -410,3 +410,33 @@ fn localfile_storage_type_uses_its_namespace() {
     let latest = env.json(&cfg, &["latest", "5"]);
     assert_eq!(latest[0]["checkpoint_id"], 1);
 }
+
+#[test]
+fn bench_reports_store_and_restore() {
+    let env = Env::new();
+    let cfg = env.config("3", "/");
+    let report = env.json(
+        &cfg,
+        &[
+            "bench",
+            "--size",
+            "4K",
+            "--pipelines",
+            "2",
+            "--checkpoints",
+            "5",
+        ],
+    );
+    assert_eq!(report["phases"][0]["operation"], "store");
+    assert_eq!(report["phases"][0]["count"], 10);
+    assert_eq!(report["phases"][1]["count"], 10);
+    assert!(report["phases"][1]["p50_ms"].as_f64().unwrap() >= 0.0);
+    assert!(
+        env.job_files("990000000000000001").is_empty(),
+        "the bench cleans up after itself"
+    );
+    env.ckpt(&cfg)
+        .args(["bench", "--size", "lots"])
+        .assert()
+        .code(2);
+}

@@ -12,7 +12,7 @@ use ckpt::checkpoint::{CheckpointStorage, FileStorage, PipelineState, Restore, V
 use ckpt::conf::PluginConfig;
 
 use super::output::{size, table, time_of};
-use super::{Cli, Command, ConfigAction, Failure, Output, demo, load_config, open_storage};
+use super::{Cli, Command, ConfigAction, Failure, Output, bench, demo, load_config, open_storage};
 
 /// Runs the chosen subcommand; `Ok` carries the exit code.
 pub async fn dispatch(cli: &Cli, out: Output) -> Result<u8, Failure> {
@@ -64,6 +64,11 @@ pub async fn dispatch(cli: &Cli, out: Output) -> Result<u8, Failure> {
             rounds,
             interval_ms,
         } => demo::run(&storage, &loaded, *rounds, *interval_ms, out).await,
+        Command::Bench {
+            size,
+            pipelines,
+            checkpoints,
+        } => bench::run(&storage, *size, *pipelines, *checkpoints, out).await,
         Command::Config { .. } => Ok(0),
     }
 }

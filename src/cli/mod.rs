@@ -1,5 +1,6 @@
 //! The `ckpt` command: inspect and manage a checkpoint namespace configured by `seatunnel.yaml`.
 
+mod bench;
 mod commands;
 mod demo;
 mod output;
@@ -117,6 +118,25 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         interval_ms: u64,
     },
+    /// Measure store and restore on the configured storage (latency, throughput, peak memory).
+    Bench {
+        /// Size of each state (`64K`, `4M`...).
+        #[arg(long, default_value = "64K", value_parser = parse_size_arg)]
+        size: usize,
+        /// Pipelines.
+        #[arg(long, default_value_t = 4)]
+        pipelines: i32,
+        /// Checkpoints per pipeline.
+        #[arg(long, default_value_t = 50)]
+        checkpoints: i64,
+    },
+}
+
+/// Sizes for `ckpt bench`, parsed like Hadoop sizes (`64K`, `4M`).
+fn parse_size_arg(text: &str) -> Result<usize, String> {
+    ckpt::conf::parse_size(text)
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| format!("{text:?} is not a size such as 4096, 64K or 4M"))
 }
 
 /// `ckpt config ...`.
