@@ -8,6 +8,7 @@ pub mod checkpoint;
 pub mod conf;
 pub mod config;
 pub mod fs;
+mod xml_entity;
 
 /// The README's Rust example, compiled as a doc test.
 #[cfg(doctest)]

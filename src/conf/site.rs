@@ -6,6 +6,7 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use super::{ConfError, Configuration};
+use crate::xml_entity::resolve_entity;
 
 /// Parses the text of a Hadoop site file (`<configuration><property><name>…</name><value>…`).
 /// `file` only names the source in errors.
@@ -52,7 +53,12 @@ pub fn parse_site_xml(xml: &str, file: &str) -> Result<Configuration, ConfError>
                     .map_err(|e| err(format!("bad entity at byte {position}: {e}")))?;
                 let resolved = resolve_entity(&entity)
                     .ok_or_else(|| err(format!("unknown entity &{entity}; at byte {position}")))?;
-                append_text(&stack, &mut name, &mut value, &resolved);
+                append_text(
+                    &stack,
+                    &mut name,
+                    &mut value,
+                    resolved.encode_utf8(&mut [0; 4]),
+                );
             }
             Ok(Event::CData(cdata)) => {
                 let text = String::from_utf8_lossy(&cdata).into_owned();
@@ -79,28 +85,6 @@ fn append_text(
         _ => return,
     };
     slot.get_or_insert_with(String::new).push_str(text);
-}
-
-fn resolve_entity(entity: &str) -> Option<String> {
-    let predefined = match entity {
-        "amp" => Some('&'),
-        "lt" => Some('<'),
-        "gt" => Some('>'),
-        "quot" => Some('"'),
-        "apos" => Some('\''),
-        _ => None,
-    };
-    let numeric = || {
-        let code = match entity
-            .strip_prefix("#x")
-            .or_else(|| entity.strip_prefix("#X"))
-        {
-            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-            None => entity.strip_prefix('#')?.parse().ok()?,
-        };
-        char::from_u32(code)
-    };
-    predefined.or_else(numeric).map(String::from)
 }
 
 /// Reads and parses one site file.

@@ -1,5 +1,6 @@
 //! A tiny XML tree for OSS responses (pure; no I/O).
 
+use crate::xml_entity::resolve_entity;
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
@@ -85,26 +86,6 @@ pub(crate) fn parse(xml: &[u8]) -> Result<Node, String> {
         .pop()
         .and_then(|doc| doc.children.into_iter().next())
         .ok_or_else(|| "empty XML document".to_string())
-}
-
-fn resolve_entity(entity: &str) -> Option<char> {
-    match entity {
-        "amp" => Some('&'),
-        "lt" => Some('<'),
-        "gt" => Some('>'),
-        "quot" => Some('"'),
-        "apos" => Some('\''),
-        _ => {
-            let code = match entity
-                .strip_prefix("#x")
-                .or_else(|| entity.strip_prefix("#X"))
-            {
-                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-                None => entity.strip_prefix('#')?.parse().ok()?,
-            };
-            char::from_u32(code)
-        }
-    }
 }
 
 /// Escapes text for an XML element body.
