@@ -185,22 +185,13 @@ async fn seed_page_hdfs_sample_works_against_the_cluster() {
     )
     .unwrap();
     let namenode = env.nn_address(0);
-    let namespace = env.fresh_dir("seed").path().to_string();
-    // The sample as written, with its host replaced by the cluster's NameNode, its Kerberos
-    // lines (optional, "if you used kerberos") left out for this cluster without Kerberos, and a
-    // namespace the test user may write (the default /seatunnel/checkpoint/ needs the
-    // superuser on this cluster).
+    // The sample as written (default namespace /seatunnel/checkpoint/), with its host replaced
+    // by the cluster's NameNode and its Kerberos lines (optional, "if you used kerberos") left
+    // out for this cluster without Kerberos; tests/hdfs_kerberos.rs uses them.
     let yaml: String = text
         .replace("localhost:9000", &namenode)
         .lines()
         .filter(|l| !l.contains("kerberos"))
-        .map(|l| {
-            if l.trim_start().starts_with("fs.defaultFS:") {
-                format!("{l}\n          namespace: {namespace}/")
-            } else {
-                l.to_string()
-            }
-        })
         .collect::<Vec<_>>()
         .join("\n");
     write_and_read_through_plugin_config(&yaml, &format!("hdfs://{namenode}")).await;
@@ -216,6 +207,11 @@ pub async fn write_and_read_through_plugin_config(yaml: &str, want_fs: &str) {
     )
     .unwrap();
     assert_eq!(pc.default_fs.to_string(), format!("{want_fs}/"));
+    assert_eq!(
+        pc.namespace.path(),
+        "/seatunnel/checkpoint",
+        "the Java default namespace"
+    );
     let fs = FileSystemRegistry::with_builtins()
         .get(&pc.default_fs, &pc.hadoop)
         .await

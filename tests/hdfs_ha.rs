@@ -59,28 +59,23 @@ async fn seed_page_ha_sample_works_against_the_cluster() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed/hdfs-ha.yaml"),
     )
     .unwrap();
-    let namespace = env.fresh_dir("seed-ha").path().to_string();
     // The sample as written (nameservice `usdp-bing`, its keys, even the stray quote at the end
-    // of the proxy provider), with the NameNode host names replaced by the cluster's
-    // addresses and a namespace the test user may write.
+    // of the proxy provider, the default namespace /seatunnel/checkpoint/), with only the
+    // NameNode host names replaced by the cluster's addresses.
     let yaml: String = text
         .replace("usdp-bing-nn1:8020", &env.nn_address(0))
-        .replace("usdp-bing-nn2:8020", &env.nn_address(1))
-        .lines()
-        .map(|l| {
-            if l.trim_start().starts_with("fs.defaultFS:") {
-                format!("{l}\n          namespace: {namespace}/")
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+        .replace("usdp-bing-nn2:8020", &env.nn_address(1));
+    assert_eq!(yaml.lines().count(), text.lines().count());
     let loaded =
         ckpt::config::parse(&yaml, "seed HA sample").unwrap_or_else(|e| panic!("{e}\n{yaml}"));
     let plugin: &BTreeMap<String, String> = &loaded.checkpoint.storage.plugin_config;
     let pc = PluginConfig::from_map(plugin, &Configuration::new()).unwrap();
     assert_eq!(pc.default_fs.to_string(), "hdfs://usdp-bing/");
+    assert_eq!(
+        pc.namespace.path(),
+        "/seatunnel/checkpoint",
+        "the Java default namespace"
+    );
     let fs = FileSystemRegistry::with_builtins()
         .get(&pc.default_fs, &pc.hadoop)
         .await

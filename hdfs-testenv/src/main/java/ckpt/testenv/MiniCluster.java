@@ -302,6 +302,11 @@ public final class MiniCluster {
         fs.mkdirs(ckpt);
         fs.setOwner(ckpt, clientUser, null);
         fs.setPermission(ckpt, new FsPermission((short) 0755));
+        // SeaTunnel's default namespace, writable by the client so the seed samples run as written.
+        org.apache.hadoop.fs.Path seatunnel = new org.apache.hadoop.fs.Path("/seatunnel/checkpoint");
+        fs.mkdirs(seatunnel);
+        fs.setOwner(new org.apache.hadoop.fs.Path("/seatunnel"), clientUser, null);
+        fs.setOwner(seatunnel, clientUser, null);
         org.apache.hadoop.fs.Path ro = new org.apache.hadoop.fs.Path("/readonly");
         fs.mkdirs(ro);
         fs.setOwner(ro, "hdfs", "supergroup");
