@@ -194,43 +194,11 @@ async fn seed_page_hdfs_sample_works_against_the_cluster() {
         .filter(|l| !l.contains("kerberos"))
         .collect::<Vec<_>>()
         .join("\n");
-    write_and_read_through_plugin_config(&yaml, &format!("hdfs://{namenode}")).await;
-}
-
-/// Loads a seatunnel.yaml text, maps its plugin-config and stores/reads a file and a
-/// checkpoint through the registry.
-pub async fn write_and_read_through_plugin_config(yaml: &str, want_fs: &str) {
-    let loaded = ckpt::config::parse(yaml, "seed sample").unwrap_or_else(|e| panic!("{e}\n{yaml}"));
-    let pc = PluginConfig::from_map(
-        &loaded.checkpoint.storage.plugin_config,
-        &Configuration::new(),
-    )
-    .unwrap();
-    assert_eq!(pc.default_fs.to_string(), format!("{want_fs}/"));
+    let pc = common::seed_sample_roundtrip(&yaml, "42").await;
+    assert_eq!(pc.default_fs.to_string(), format!("hdfs://{namenode}/"));
     assert_eq!(
         pc.namespace.path(),
         "/seatunnel/checkpoint",
         "the Java default namespace"
     );
-    let fs = FileSystemRegistry::with_builtins()
-        .get(&pc.default_fs, &pc.hadoop)
-        .await
-        .unwrap();
-    let p = pc.namespace.join("sample/file").unwrap();
-    fs.write(&p, Bytes::from_static(b"from the seed sample"), false)
-        .await
-        .unwrap();
-    assert_eq!(
-        fs.read(&p).await.unwrap(),
-        Bytes::from_static(b"from the seed sample")
-    );
-    let storage = ckpt::checkpoint::FileStorage::new(
-        fs.clone(),
-        pc.namespace.clone(),
-        ckpt::checkpoint::FileStorageOptions::default(),
-    );
-    use ckpt::checkpoint::CheckpointStorage;
-    let state = common::checkpoint_suite::state("42", 1, 3);
-    storage.store_checkpoint(&state).await.unwrap();
-    assert_eq!(storage.get_checkpoint("42", 1, 3).await.unwrap(), state);
 }

@@ -6,13 +6,8 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use bytes::Bytes;
-use ckpt::checkpoint::{CheckpointStorage, FileStorage, FileStorageOptions};
-use ckpt::conf::{Configuration, PluginConfig};
-use ckpt::fs::FileSystemRegistry;
 use common::hdfs_env::{HdfsEnv, shared_blocking};
 
 static CLUSTER: OnceLock<Result<HdfsEnv, String>> = OnceLock::new();
@@ -66,27 +61,11 @@ async fn seed_page_ha_sample_works_against_the_cluster() {
         .replace("usdp-bing-nn1:8020", &env.nn_address(0))
         .replace("usdp-bing-nn2:8020", &env.nn_address(1));
     assert_eq!(yaml.lines().count(), text.lines().count());
-    let loaded =
-        ckpt::config::parse(&yaml, "seed HA sample").unwrap_or_else(|e| panic!("{e}\n{yaml}"));
-    let plugin: &BTreeMap<String, String> = &loaded.checkpoint.storage.plugin_config;
-    let pc = PluginConfig::from_map(plugin, &Configuration::new()).unwrap();
+    let pc = common::seed_sample_roundtrip(&yaml, "77").await;
     assert_eq!(pc.default_fs.to_string(), "hdfs://usdp-bing/");
     assert_eq!(
         pc.namespace.path(),
         "/seatunnel/checkpoint",
         "the Java default namespace"
     );
-    let fs = FileSystemRegistry::with_builtins()
-        .get(&pc.default_fs, &pc.hadoop)
-        .await
-        .unwrap();
-    let p = pc.namespace.join("sample/file").unwrap();
-    fs.write(&p, Bytes::from_static(b"ha sample"), false)
-        .await
-        .unwrap();
-    assert_eq!(fs.read(&p).await.unwrap(), Bytes::from_static(b"ha sample"));
-    let storage = FileStorage::new(fs, pc.namespace.clone(), FileStorageOptions::default());
-    let state = common::checkpoint_suite::state("77", 2, 5);
-    storage.store_checkpoint(&state).await.unwrap();
-    assert_eq!(storage.get_checkpoint("77", 2, 5).await.unwrap(), state);
 }

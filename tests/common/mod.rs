@@ -22,3 +22,40 @@ pub fn missing<T>(what: &str) -> Option<T> {
         );
     }
 }
+
+/// Runs a seed-page YAML sample the way a user's engine would: parses it, builds the storage
+/// through the `hdfs` storage factory, writes and reads a file under the namespace, stores and
+/// reads back a checkpoint of `job`. Returns the mapped plugin-config for further assertions.
+pub async fn seed_sample_roundtrip(yaml: &str, job: &str) -> ckpt::conf::PluginConfig {
+    use ckpt::checkpoint::{CheckpointStorage, HdfsStorageFactory};
+    let loaded = ckpt::config::parse(yaml, "seed sample").unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    let storage_config = &loaded.checkpoint.storage;
+    assert_eq!(storage_config.storage_type, "hdfs");
+    let plugin =
+        ckpt::conf::PluginConfig::from_map(&storage_config.plugin_config, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+    let storage = HdfsStorageFactory
+        .create_file_storage(&storage_config.settings())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let fs = storage.file_system();
+    let file = plugin
+        .namespace
+        .join(&format!("sample-{job}/file"))
+        .unwrap();
+    fs.write(
+        &file,
+        bytes::Bytes::from_static(b"from the seed sample"),
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        fs.read(&file).await.unwrap(),
+        bytes::Bytes::from_static(b"from the seed sample")
+    );
+    let state = checkpoint_suite::state(job, 1, 3);
+    storage.store_checkpoint(&state).await.unwrap();
+    assert_eq!(storage.get_checkpoint(job, 1, 3).await.unwrap(), state);
+    plugin
+}
