@@ -274,6 +274,25 @@ async fn concurrent_multipart_create_if_absent_has_one_winner() {
     assert_eq!(f.fs.read(&p).await.unwrap(), a);
 }
 
+/// Writes a seatunnel.yaml, loads it as a user would and opens its file system.
+async fn load_sample(
+    file: &std::path::Path,
+    text: &str,
+) -> (PluginConfig, std::sync::Arc<dyn ckpt::fs::FileSystem>) {
+    std::fs::write(file, text).unwrap();
+    let loaded = ckpt::config::load_file(file).unwrap();
+    let plugin = PluginConfig::from_map(
+        &loaded.checkpoint.storage.plugin_config,
+        &Configuration::new(),
+    )
+    .unwrap();
+    let fs = FileSystemRegistry::with_builtins()
+        .get(&plugin.default_fs, &plugin.hadoop)
+        .await
+        .unwrap();
+    (plugin, fs)
+}
+
 #[tokio::test]
 async fn seed_oss_yaml_sample_works_as_written() {
     let Some(server) = started().await else {
@@ -288,17 +307,7 @@ async fn seed_oss_yaml_sample_works_as_written() {
     let text = sample.replace("endpoint address", &server.endpoint());
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("seatunnel.yaml");
-    std::fs::write(&file, text).unwrap();
-    let loaded = ckpt::config::load_file(&file).unwrap();
-    let plugin = PluginConfig::from_map(
-        &loaded.checkpoint.storage.plugin_config,
-        &Configuration::new(),
-    )
-    .unwrap();
-    let fs = FileSystemRegistry::with_builtins()
-        .get(&plugin.default_fs, &plugin.hadoop)
-        .await
-        .unwrap();
+    let (plugin, fs) = load_sample(&file, &text).await;
     // The sample's keys are not the server's: a clear Auth error naming the sample's provider.
     let p = plugin.namespace.join("probe").unwrap();
     let err = fs
@@ -314,17 +323,7 @@ async fn seed_oss_yaml_sample_works_as_written() {
         .replace("endpoint address", &server.endpoint())
         .replace("your-access-key", AK)
         .replace("your-secret-key", SK);
-    std::fs::write(&file, text).unwrap();
-    let loaded = ckpt::config::load_file(&file).unwrap();
-    let plugin = PluginConfig::from_map(
-        &loaded.checkpoint.storage.plugin_config,
-        &Configuration::new(),
-    )
-    .unwrap();
-    let fs = FileSystemRegistry::with_builtins()
-        .get(&plugin.default_fs, &plugin.hadoop)
-        .await
-        .unwrap();
+    let (plugin, fs) = load_sample(&file, &text).await;
     let p = plugin.namespace.join("job-1/probe").unwrap();
     fs.write(&p, Bytes::from_static(b"seed sample"), false)
         .await

@@ -249,18 +249,15 @@ async fn renewal_loop(protection: &str) {
     let keytab = path_str(&info.keytab);
     let principal = info.client_principal.clone().expect("principal");
     let dtp = info.protection.clone().expect("protection");
-    let conf = PluginConfig::from_map(
-        &plugin(&[
-            ("storage.type", "hdfs"),
-            ("fs.defaultFS", &info.default_fs),
-            ("kerberosPrincipal", &principal),
-            (keytab_key, &keytab),
-            ("seatunnel.hadoop.java.security.krb5.conf", &krb5),
-            ("seatunnel.hadoop.dfs.data.transfer.protection", &dtp),
-        ]),
-        &Default::default(),
-    )
-    .expect("plugin-config");
+    let login_keys = plugin(&[
+        ("storage.type", "hdfs"),
+        ("fs.defaultFS", &info.default_fs),
+        ("kerberosPrincipal", &principal),
+        (keytab_key, &keytab),
+        ("seatunnel.hadoop.java.security.krb5.conf", &krb5),
+        ("seatunnel.hadoop.dfs.data.transfer.protection", &dtp),
+    ]);
+    let conf = PluginConfig::from_map(&login_keys, &Default::default()).expect("plugin-config");
 
     let session = kerberos::login(&conf.hadoop)
         .await
@@ -275,14 +272,7 @@ async fn renewal_loop(protection: &str) {
 
     // The same login through ckpt's own stack: plugin-config -> HdfsStorageFactory ->
     // FileStorage on the HDFS backend (which shares the session above).
-    let mut storage_map = plugin(&[
-        ("storage.type", "hdfs"),
-        ("fs.defaultFS", &info.default_fs),
-        ("kerberosPrincipal", &principal),
-        (keytab_key, &keytab),
-        ("seatunnel.hadoop.java.security.krb5.conf", &krb5),
-        ("seatunnel.hadoop.dfs.data.transfer.protection", &dtp),
-    ]);
+    let mut storage_map = login_keys.clone();
     storage_map.insert("namespace".into(), format!("/tmp/krb-ckpt-{protection}/"));
     let mut settings = StorageSettings::new(storage_map, 3);
     settings.hadoop_conf_dir = None;
