@@ -1,5 +1,6 @@
 //! [`FileStorage`]: SeaTunnel-compatible checkpoint storage over any [`FileSystem`].
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -252,22 +253,7 @@ impl FileStorage {
 
     /// The committed checkpoint files of a job (names only, not decoded), newest first.
     pub async fn list_checkpoints(&self, job_id: &str) -> CheckpointResult<Vec<CheckpointEntry>> {
-        let mut entries: Vec<CheckpointEntry> = self
-            .job_listing(job_id)
-            .await?
-            .into_iter()
-            .filter(|s| !s.is_dir)
-            .filter_map(|s| {
-                CheckpointFileName::parse(s.path.name()).map(|name| CheckpointEntry {
-                    job_id: job_id.to_string(),
-                    name,
-                    path: s.path.to_string(),
-                    len: s.len,
-                })
-            })
-            .collect();
-        entries.sort_by(|a, b| CheckpointFileName::newest_first(&a.name, &b.name));
-        Ok(entries)
+        Ok(checkpoint_entries(job_id, self.job_listing(job_id).await?))
     }
 
     /// Reads and decodes one checkpoint file, checking that its content matches its name.
@@ -415,20 +401,29 @@ impl FileStorage {
         job_id: &str,
         pipeline_id: i32,
     ) -> CheckpointResult<Vec<String>> {
+        let mut entries = self.list_checkpoints(job_id).await?;
+        entries.retain(|e| e.name.pipeline_id == pipeline_id);
+        self.remove_beyond_retention(job_id, &entries).await
+    }
+
+    /// Deletes the entries that `max-retained` does not keep (per pipeline, newest by Java's
+    /// ordering kept; see [`layout::retention_victims`]).
+    async fn remove_beyond_retention(
+        &self,
+        job_id: &str,
+        entries: &[CheckpointEntry],
+    ) -> CheckpointResult<Vec<String>> {
         let Some(max) = self.options.max_retained else {
             return Ok(Vec::new());
         };
-        let entries = self.list_checkpoints(job_id).await?;
-        let mine: Vec<&CheckpointEntry> = entries
-            .iter()
-            .filter(|e| e.name.pipeline_id == pipeline_id)
-            .collect();
+        let names: Vec<CheckpointFileName> = entries.iter().map(|e| e.name).collect();
+        let victims: HashSet<CheckpointFileName> =
+            layout::retention_victims(&names, max).into_iter().collect();
         let mut removed = Vec::new();
-        // `entries` is newest first already.
-        for victim in mine.into_iter().skip(max) {
+        for victim in entries.iter().filter(|e| victims.contains(&e.name)) {
             let path = Path::parse(&victim.path)?;
             if self.fs.delete(&path, false).await? {
-                info!(path = %victim.path, job_id, pipeline_id, max_retained = max, "retention removed checkpoint");
+                info!(path = %victim.path, job_id, pipeline_id = victim.name.pipeline_id, max_retained = max, "retention removed checkpoint");
                 removed.push(victim.path.clone());
             }
         }
@@ -436,7 +431,7 @@ impl FileStorage {
     }
 
     /// Applies retention to every pipeline of the given jobs (all jobs when `None`) and
-    /// removes leftover temporary files older than the grace period.
+    /// removes leftover temporary files older than the grace period; one listing per job.
     pub async fn prune(&self, job_id: Option<&str>) -> CheckpointResult<PruneReport> {
         let jobs = match job_id {
             Some(job) => vec![job.to_string()],
@@ -445,26 +440,20 @@ impl FileStorage {
         let mut report = PruneReport::default();
         let now = SystemTime::now();
         for job in jobs {
-            for status in self.job_listing(&job).await? {
+            let listing = self.job_listing(&job).await?;
+            for status in &listing {
                 if !status.is_dir
-                    && self.is_stale_temp(&status, now)
+                    && self.is_stale_temp(status, now)
                     && self.fs.delete(&status.path, false).await?
                 {
                     info!(path = %status.path, "removed leftover temporary file");
                     report.temp_files.push(status.path.to_string());
                 }
             }
-            let names: Vec<CheckpointFileName> = self
-                .list_checkpoints(&job)
-                .await?
-                .iter()
-                .map(|e| e.name)
-                .collect();
-            for pipeline_id in layout::pipelines(&names) {
-                report
-                    .checkpoints
-                    .extend(self.enforce_retention(&job, pipeline_id).await?);
-            }
+            let entries = checkpoint_entries(&job, listing);
+            report
+                .checkpoints
+                .extend(self.remove_beyond_retention(&job, &entries).await?);
         }
         Ok(report)
     }
@@ -606,6 +595,24 @@ impl FileStorage {
         }
         Ok(())
     }
+}
+
+/// The committed checkpoint files in a job directory listing, newest first.
+fn checkpoint_entries(job_id: &str, listing: Vec<FileStatus>) -> Vec<CheckpointEntry> {
+    let mut entries: Vec<CheckpointEntry> = listing
+        .into_iter()
+        .filter(|s| !s.is_dir)
+        .filter_map(|s| {
+            CheckpointFileName::parse(s.path.name()).map(|name| CheckpointEntry {
+                job_id: job_id.to_string(),
+                name,
+                path: s.path.to_string(),
+                len: s.len,
+            })
+        })
+        .collect();
+    entries.sort_by(|a, b| CheckpointFileName::newest_first(&a.name, &b.name));
+    entries
 }
 
 /// Decodes and checks that the content belongs to the file's name.
