@@ -482,7 +482,7 @@ public final class MiniCluster {
                 if (cluster.getNameNode(i) != null && cluster.isNameNodeUp(i)) {
                     cluster.shutdownNameNode(i);
                 }
-                cluster.restartNameNode(i, false);
+                restartNameNodeWhenPortFree(i);
                 // In HA a restarted NameNode comes back as standby (MiniDFSCluster leaves it so);
                 // in single mode wait for it to be usable again.
                 if (!ha) {
@@ -514,15 +514,66 @@ public final class MiniCluster {
                     int cur = cluster.getDataNodes().indexOf(dataNodes.get(i));
                     props = cluster.stopDataNode(cur);
                 }
-                cluster.restartDataNode(props, true);
+                String how;
+                try {
+                    how = restartDataNodeOnSomePort(props);
+                } catch (Exception e) {
+                    stoppedDataNodes.put(i, props); // still down: status and a later restart must know
+                    throw e;
+                }
                 List<DataNode> now = cluster.getDataNodes();
                 dataNodes.set(i, now.get(now.size() - 1));
                 cluster.waitActive();
-                return " restarted dn" + i;
+                return " restarted dn" + i + how;
             }
             default:
                 throw new IllegalArgumentException("unknown command " + p[0]);
         }
+    }
+
+    /**
+     * Brings a stopped DataNode back, on its old ports when they are free. Its ports were
+     * ephemeral, so while it was down another process (a client socket, a parallel test) may
+     * have taken one; then it comes back on new ports, which clients learn from the NameNode.
+     */
+    private String restartDataNodeOnSomePort(MiniDFSCluster.DataNodeProperties props) throws Exception {
+        for (int attempt = 1; attempt <= 3; attempt++) {
+            try {
+                cluster.restartDataNode(props, true);
+                return "";
+            } catch (java.io.IOException e) {
+                if (!causedByBind(e)) throw e;
+                System.err.println("hdfs-testenv: old DataNode port busy (attempt " + attempt + "): " + e.getMessage());
+                Thread.sleep(500L * attempt);
+            }
+        }
+        org.apache.hadoop.hdfs.DataNodePorts.forgetPorts(props);
+        cluster.restartDataNode(props, false);
+        return " (on new ports: the old ones were taken)";
+    }
+
+    /**
+     * A NameNode must come back on its configured RPC port (clients know it). A client that keeps
+     * connecting to the dead port can briefly hold it (a loopback self-connect), so wait a little.
+     */
+    private void restartNameNodeWhenPortFree(int i) throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                cluster.restartNameNode(i, false);
+                return;
+            } catch (java.io.IOException e) {
+                if (!causedByBind(e) || attempt >= 10) throw e;
+                System.err.println("hdfs-testenv: nn" + i + " port busy (attempt " + attempt + "): " + e.getMessage());
+                Thread.sleep(1000L);
+            }
+        }
+    }
+
+    private static boolean causedByBind(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof java.net.BindException) return true;
+        }
+        return false;
     }
 
     private void markDead(org.apache.hadoop.hdfs.protocol.DatanodeID id) {
