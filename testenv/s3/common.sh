@@ -38,8 +38,26 @@ start_bg() {
     shift 2
     : >"$logfile"
     # 9>&-: do not hand the service lock (see lock_service) to the long-lived server.
-    setsid "$@" </dev/null >>"$logfile" 2>&1 9>&- &
+    # env -C: run from our own home, never the caller's directory (a CI checkout that is
+    # deleted later would leave a reused server without a working directory).
+    setsid env -C "$CKPT_TESTENV_HOME" "$@" </dev/null >>"$logfile" 2>&1 9>&- &
     echo $! >"$pidfile"
+}
+
+# stop_if_stale PIDFILE NAME: stop a running server that can no longer work although its port
+# answers: its working directory or its executable was deleted (e.g. started from a checkout
+# that is gone, or the binary was reinstalled). The caller then starts a fresh one.
+stop_if_stale() {
+    local pidfile="$1" name="$2" pid what
+    pid_alive "$pidfile" || return 0
+    pid="$(cat "$pidfile")"
+    for what in cwd exe; do
+        if readlink "/proc/$pid/$what" 2>/dev/null | grep -q ' (deleted)$'; then
+            log "$name (pid $pid) has a deleted $what; restarting it"
+            stop_pidfile "$pidfile" "$name"
+            return 0
+        fi
+    done
 }
 
 # stop_pidfile PIDFILE NAME: TERM the process group recorded in PIDFILE, KILL after 15 s.

@@ -51,6 +51,7 @@ healthy() {
 }
 
 do_start() {
+    stop_if_stale "$PIDFILE" localstack
     if healthy; then
         return 0
     fi

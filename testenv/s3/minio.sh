@@ -64,6 +64,7 @@ healthy() {
 }
 
 do_start() {
+    stop_if_stale "$PIDFILE" minio
     if healthy; then
         return 0
     fi

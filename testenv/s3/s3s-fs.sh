@@ -38,6 +38,7 @@ running() {
 }
 
 do_start() {
+    stop_if_stale "$PIDFILE" s3s-fs
     if running; then
         return 0
     fi
