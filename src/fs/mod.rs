@@ -23,6 +23,7 @@ mod registry;
 pub mod retry;
 #[cfg(feature = "s3")]
 pub mod s3;
+pub mod viewfs;
 
 use std::fmt::Debug;
 use std::time::SystemTime;

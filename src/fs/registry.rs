@@ -17,6 +17,19 @@ pub trait FileSystemFactory: Send + Sync {
     /// Creates a file system for the root `root` (scheme and authority; path `/`) with the
     /// effective Hadoop configuration `conf`.
     async fn create(&self, root: &Path, conf: &Configuration) -> FsResult<Arc<dyn FileSystem>>;
+
+    /// Like [`FileSystemFactory::create`], for a file system built through `registry`; a
+    /// backend that stacks on others (e.g. `viewfs://`) builds them through the same
+    /// registry, so user-registered schemes work beneath it too.
+    async fn create_in(
+        &self,
+        root: &Path,
+        conf: &Configuration,
+        registry: &FileSystemRegistry,
+    ) -> FsResult<Arc<dyn FileSystem>> {
+        let _ = registry;
+        self.create(root, conf).await
+    }
 }
 
 /// Maps URI schemes to factories.
@@ -39,11 +52,12 @@ impl FileSystemRegistry {
         Self::default()
     }
 
-    /// A registry with every backend compiled into this build (`file`, and `hdfs`, `s3a`/`s3`,
-    /// `oss` when their features are on).
+    /// A registry with every backend compiled into this build (`file`, `viewfs`, and `hdfs`,
+    /// `s3a`/`s3`, `oss` when their features are on).
     pub fn with_builtins() -> Self {
         let mut registry = Self::new();
         registry.replace(Arc::new(super::local::LocalFileSystemFactory));
+        registry.replace(Arc::new(super::viewfs::ViewFileSystemFactory::default()));
         #[cfg(feature = "hdfs")]
         registry.replace(Arc::new(super::hdfs::HdfsFileSystemFactory::default()));
         #[cfg(feature = "s3")]
@@ -94,6 +108,6 @@ impl FileSystemRegistry {
                 scheme: scheme.to_string(),
                 known: self.schemes().join(", "),
             })?;
-        factory.create(&uri.root(), conf).await
+        factory.create_in(&uri.root(), conf, self).await
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! - `hdfs://host:port` talks to one NameNode; `hdfs://<nameservice>` to an HA nameservice
 //!   whose NameNodes come from `dfs.ha.namenodes.<ns>` and `dfs.namenode.rpc-address.<ns>.<nn>`
-//!   (checked before connecting, see [`config::resolve_target`]). `viewfs://` is not
-//!   registered.
+//!   (checked before connecting, see [`config::resolve_target`]). `viewfs://` mount tables
+//!   over HDFS are served by [`crate::fs::viewfs`], which uses this backend for each target.
 //! - The configuration the factory receives is final (built-in defaults < `HADOOP_CONF_DIR` <
 //!   `hdfs_site_path` < `seatunnel.hadoop.*` < explicit keys, as [`crate::conf::PluginConfig`]
 //!   layers them); hdfs-native is told not to read site files of its own.
