@@ -30,6 +30,7 @@ use tokio::time::Instant;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
+use futures::{Stream, StreamExt};
 
 use super::{
     Capabilities, FileReader, FileStatus, FileSystem, FileWriter, FsError, FsResult, Path,
@@ -197,6 +198,70 @@ where
     }
 }
 
+/// Streams a listing that `open` starts, and when it fails with a retryable error part-way,
+/// waits under `policy` and starts it again, skipping what was already delivered. `key` must
+/// strictly increase along a listing (HDFS lists a directory in name order), so an entry is
+/// delivered exactly once even when the directory changes between attempts.
+pub fn resumable_listing<'a, T, K, S>(
+    operation: String,
+    policy: &'a RetryPolicy,
+    mut open: impl FnMut() -> S + Send + 'a,
+    key: impl Fn(&T) -> K + Send + 'a,
+) -> BoxStream<'a, FsResult<T>>
+where
+    T: Send + 'a,
+    K: Ord + Send + 'a,
+    S: Stream<Item = FsResult<T>> + Send + 'a,
+{
+    Box::pin(async_stream::stream! {
+        let start = Instant::now();
+        let mut attempt = 0u32;
+        let mut last: Option<K> = None;
+        loop {
+            attempt += 1;
+            let mut listing = std::pin::pin!(open());
+            let mut failure = None;
+            while let Some(item) = listing.next().await {
+                match item {
+                    Ok(entry) => {
+                        let k = key(&entry);
+                        if last.as_ref().is_some_and(|l| k <= *l) {
+                            continue;
+                        }
+                        last = Some(k);
+                        yield Ok(entry);
+                    }
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+            }
+            let Some(e) = failure else { return };
+            if !e.is_retryable() {
+                yield Err(e);
+                return;
+            }
+            let elapsed = start.elapsed();
+            match policy.next_wait(attempt, elapsed, rand::random::<f64>()) {
+                Some(wait) => {
+                    tracing::warn!(operation, attempt, ?wait, error = %e, "listing interrupted; resuming");
+                    tokio::time::sleep(wait).await;
+                }
+                None => {
+                    yield Err(FsError::RetriesExhausted {
+                        operation: operation.clone(),
+                        attempts: attempt,
+                        elapsed,
+                        last: Box::new(e),
+                    });
+                    return;
+                }
+            }
+        }
+    })
+}
+
 /// Wraps any [`FileSystem`] so that its metadata operations, `open`, `create` and ranged reads
 /// are retried under a [`RetryPolicy`]. Writes through a [`FileWriter`] are not retried (a
 /// half-written stream cannot be replayed in general); backends that can do better do it
@@ -311,6 +376,8 @@ impl FileReader for RetryingReader {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
+
+    use futures::TryStreamExt;
 
     use super::*;
 
@@ -487,6 +554,84 @@ mod tests {
                 // No wait that would cross the budget is started, so all of it fits.
                 assert!(elapsed < Duration::from_millis(300), "{elapsed:?}");
                 assert_eq!(elapsed, spent);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A listing of `upto` numbered entries that fails with `error` after `fail_after` of them.
+    fn listing(
+        upto: u32,
+        fail_after: Option<(u32, FsError)>,
+    ) -> impl Stream<Item = FsResult<u32>> + Send {
+        let (cut, error) = match fail_after {
+            Some((n, e)) => (n, Some(e)),
+            None => (upto, None),
+        };
+        futures::stream::iter((1..=cut).map(Ok).chain(error.map(Err)))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn interrupted_listing_resumes_after_the_last_entry() {
+        let opened = AtomicU32::new(0);
+        let policy = fast(10, Duration::from_secs(10));
+        let got: Vec<u32> = resumable_listing(
+            "list /d".into(),
+            &policy,
+            || match opened.fetch_add(1, Ordering::SeqCst) {
+                0 => listing(10, Some((3, transient()))).boxed(),
+                // The directory changed meanwhile: entries before the resume point are not
+                // delivered again.
+                1 => futures::stream::iter([1, 2, 3, 4, 5, 6, 7].map(Ok))
+                    .chain(futures::stream::iter([Err(transient())]))
+                    .boxed(),
+                _ => listing(12, None).boxed(),
+            },
+            |n: &u32| *n,
+        )
+        .try_collect()
+        .await
+        .unwrap();
+        assert_eq!(got, (1..=12).collect::<Vec<_>>());
+        assert_eq!(opened.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn listing_errors_that_retrying_cannot_fix_pass_through() {
+        let policy = fast(10, Duration::from_secs(10));
+        let not_found = || FsError::NotFound { path: "/d".into() };
+        let items: Vec<FsResult<u32>> = resumable_listing(
+            "list /d".into(),
+            &policy,
+            || listing(5, Some((2, not_found()))),
+            |n: &u32| *n,
+        )
+        .collect()
+        .await;
+        assert_eq!(items.len(), 3);
+        assert!(matches!(items[2], Err(FsError::NotFound { .. })));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_listing_that_keeps_failing_gives_up_saying_how_often() {
+        let policy = fast(4, Duration::from_secs(10));
+        let items: Vec<FsResult<u32>> = resumable_listing(
+            "list /d".into(),
+            &policy,
+            || listing(5, Some((1, transient()))),
+            |n: &u32| *n,
+        )
+        .collect()
+        .await;
+        assert_eq!(items.len(), 2, "{items:?}");
+        match &items[1] {
+            Err(FsError::RetriesExhausted {
+                attempts,
+                operation,
+                ..
+            }) => {
+                assert_eq!(*attempts, 4);
+                assert_eq!(operation, "list /d");
             }
             other => panic!("{other:?}"),
         }

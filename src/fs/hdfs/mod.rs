@@ -27,7 +27,7 @@ use futures::stream::BoxStream;
 use hdfs_native::{Client, ClientBuilder, WriteOptions};
 
 use crate::conf::{ConfError, Configuration, KERBEROS_PRINCIPAL_KEY};
-use crate::fs::retry::{RetryPolicy, retry, retry_with_attempt};
+use crate::fs::retry::{RetryPolicy, resumable_listing, retry, retry_with_attempt};
 use crate::fs::{
     Capabilities, DirectoryKind, FileReader, FileStatus, FileSystem, FileSystemFactory, FileWriter,
     FsError, FsResult, Path,
@@ -242,15 +242,23 @@ impl FileSystem for HdfsFileSystem {
             Err(e) => return futures::stream::once(async move { Err(e) }).boxed(),
         };
         let shown = path.to_string();
-        self.inner
-            .client
-            .list_status_iter(&hp, false)
-            .into_stream()
-            .map(move |r| {
-                r.map_err(|e| map_error(&shown, e))
-                    .and_then(|st| self.inner.status(st))
-            })
-            .boxed()
+        // A failover part-way through a large listing resumes after the last name delivered.
+        resumable_listing(
+            format!("list_status {path}"),
+            &self.inner.policy,
+            move || {
+                let shown = shown.clone();
+                self.inner
+                    .client
+                    .list_status_iter(&hp, false)
+                    .into_stream()
+                    .map(move |r| {
+                        r.map_err(|e| map_error(&shown, e))
+                            .and_then(|st| self.inner.status(st))
+                    })
+            },
+            |status: &FileStatus| status.path.name().as_bytes().to_vec(),
+        )
     }
 
     async fn list_status(&self, path: &Path) -> FsResult<Vec<FileStatus>> {
