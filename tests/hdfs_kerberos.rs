@@ -29,6 +29,8 @@ use common::hdfs_env::HdfsEnv;
 use hdfs_native::{Client, ClientBuilder, WriteOptions};
 
 const CHILD_ENV: &str = "CKPT_KRB_CHILD";
+/// The work directory the `ha` scenario starts its cluster in (chosen by the parent).
+const HA_WORK_DIR_ENV: &str = "CKPT_KRB_HA_WORK_DIR";
 const TICKET_LIFETIME: u64 = 120;
 
 // ---------------------------------------------------------------- parent tests
@@ -50,7 +52,18 @@ fn kerberos_renewal_loop_authentication_and_privacy() {
 
 #[test]
 fn kerberos_ha_with_seed_keys_and_wrong_principal() {
-    assert!(finish_child("ha", spawn_child("ha")), "scenario ha failed");
+    // The child finds krb5.conf the way a host does (KRB5_CONFIG, like /etc/krb5.conf), so the
+    // plugin-config needs no key for it: the cluster writes it where this points.
+    let work = HdfsEnv::fresh_work_dir("ha-kerberos");
+    let krb5 = work.join("cluster/krb5.conf");
+    let child = spawn_child_with(
+        "ha",
+        &[
+            (HA_WORK_DIR_ENV, work.as_os_str()),
+            ("KRB5_CONFIG", krb5.as_os_str()),
+        ],
+    );
+    assert!(finish_child("ha", child), "scenario ha failed");
 }
 
 #[test]
@@ -83,21 +96,27 @@ fn kerberos_child() {
 }
 
 fn spawn_child(scenario: &str) -> std::process::Child {
-    Command::new(std::env::current_exe().expect("test binary path"))
-        .args([
-            "--ignored",
-            "--exact",
-            "kerberos_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, scenario)
-        .env_remove("KRB5_CONFIG")
-        .env_remove("KRB5CCNAME")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn child test process")
+    spawn_child_with(scenario, &[])
+}
+
+fn spawn_child_with(scenario: &str, env: &[(&str, &std::ffi::OsStr)]) -> std::process::Child {
+    let mut cmd = Command::new(std::env::current_exe().expect("test binary path"));
+    cmd.args([
+        "--ignored",
+        "--exact",
+        "kerberos_child",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD_ENV, scenario)
+    .env_remove("KRB5_CONFIG")
+    .env_remove("KRB5CCNAME")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("spawn child test process")
 }
 
 fn finish_child(scenario: &str, child: std::process::Child) -> bool {
@@ -364,15 +383,42 @@ async fn renewal_loop(protection: &str) {
 }
 
 /// HA + Kerberos with only the seed page's keys (storage.type, fs.defaultFS, kerberosPrincipal,
-/// kerberosKeytab), the HA keys, `seatunnel.hadoop.dfs.namenode.kerberos.principal` (and the
-/// cluster's data transfer protection); then a wrong principal and a wrong NameNode principal.
+/// kerberosKeytab), the HA keys and `seatunnel.hadoop.dfs.namenode.kerberos.principal`, on a
+/// cluster whose DataNodes are trusted without SASL (as classic secure DataNodes on privileged
+/// ports are); krb5.conf comes from the environment. First straight through the client, then
+/// the seed page's HA sample through the storage factory; then a wrong principal and a wrong
+/// NameNode principal.
 async fn ha_with_seed_keys() {
-    let Some(env) = start("ha-kerberos", "privacy") else {
-        return;
+    let work = std::env::var_os(HA_WORK_DIR_ENV)
+        .map(std::path::PathBuf::from)
+        .expect("the parent test names the work directory");
+    let lifetime = TICKET_LIFETIME.to_string();
+    let env = match HdfsEnv::start_in(
+        "ha-kerberos",
+        &work,
+        &[
+            "--protection",
+            "privacy",
+            "--ticket-lifetime",
+            &lifetime,
+            "--dn-sasl",
+            "off",
+        ],
+    ) {
+        Ok(env) => env,
+        Err(e) => {
+            common::missing::<()>(&format!("hdfs-testenv ha-kerberos cluster: {e}"));
+            return;
+        }
     };
+    assert_eq!(env.info.data_transfer_protection, None);
+    assert_eq!(
+        std::env::var_os("KRB5_CONFIG").map(std::path::PathBuf::from),
+        env.info.krb5_conf,
+        "krb5.conf is where the parent said it would be"
+    );
     let info = env.info.clone();
     let ns = info.nameservice.clone().expect("nameservice");
-    let krb5 = path_str(&info.krb5_conf);
     let keytab = path_str(&info.keytab);
     let principal = info.client_principal.clone().expect("principal");
     let nn_principal = info.namenode_principal.clone().expect("nn principal");
@@ -395,11 +441,6 @@ async fn ha_with_seed_keys() {
             "seatunnel.hadoop.dfs.namenode.kerberos.principal".into(),
             nn_principal.clone(),
         ),
-        (
-            "seatunnel.hadoop.dfs.data.transfer.protection".into(),
-            info.protection.clone().expect("protection"),
-        ),
-        ("krb5_path".into(), krb5.clone()),
     ];
     for nn in &info.namenodes {
         pairs.push((
@@ -424,6 +465,28 @@ async fn ha_with_seed_keys() {
     write_read(&c, "/tmp/krb-ha/after-failover", &data)
         .await
         .expect("write/read after failover");
+
+    // The seed page's HA sample (hosts replaced) plus the seed Kerberos keys and the NameNode
+    // principal, through the storage factory as an engine would load it.
+    let sample = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed/hdfs-ha.yaml"),
+    )
+    .expect("seed sample");
+    let mut yaml = sample
+        .replace("usdp-bing-nn1:8020", &env.nn_address(0))
+        .replace("usdp-bing-nn2:8020", &env.nn_address(1));
+    for (k, v) in [
+        ("kerberosPrincipal", principal.as_str()),
+        ("kerberosKeytab", keytab.as_str()),
+        (
+            "seatunnel.hadoop.dfs.namenode.kerberos.principal",
+            nn_principal.as_str(),
+        ),
+    ] {
+        yaml.push_str(&format!("          {k}: {v}\n"));
+    }
+    common::seed_sample_roundtrip(&yaml, "79").await;
+    println!("seed HA sample + Kerberos keys: stored and restored through the factory");
 
     // Wrong client principal: not in the keytab.
     let mut wrong = map.clone();

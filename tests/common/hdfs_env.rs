@@ -40,6 +40,9 @@ pub struct HdfsInfo {
     pub namenode_principal: Option<String>,
     pub realm: Option<String>,
     pub protection: Option<String>,
+    /// SASL protection DataNodes require (`None`: trusted DataNodes, no SASL).
+    #[serde(default)]
+    pub data_transfer_protection: Option<String>,
     pub ticket_lifetime_seconds: Option<u64>,
 }
 
@@ -77,15 +80,26 @@ impl HdfsEnv {
     /// Starts a cluster in `mode` with extra launcher options (e.g. `--datanodes 4`).
     /// `Err` says what is missing or what went wrong (with the launcher's log path).
     pub fn start(mode: &str, extra: &[&str]) -> Result<HdfsEnv, String> {
+        HdfsEnv::start_in(mode, &Self::fresh_work_dir(mode), extra)
+    }
+
+    /// A new directory name for [`HdfsEnv::start_in`]; the cluster's files (site files,
+    /// krb5.conf, keytab) go to `<it>/cluster/`.
+    pub fn fresh_work_dir(mode: &str) -> PathBuf {
+        std::env::temp_dir().join(format!(
+            "ckpt-hdfs-{mode}-{}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        ))
+    }
+
+    /// Like [`HdfsEnv::start`], in the work directory `dir`.
+    pub fn start_in(mode: &str, dir: &std::path::Path, extra: &[&str]) -> Result<HdfsEnv, String> {
         let script = repo_root().join("hdfs-testenv/run.sh");
         if !script.exists() {
             return Err(format!("{} not found", script.display()));
         }
-        let dir = std::env::temp_dir().join(format!(
-            "ckpt-hdfs-{mode}-{}-{:08x}",
-            std::process::id(),
-            rand::random::<u32>()
-        ));
+        let dir = dir.to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let stderr_log = dir.join("launcher.log");
         let log = std::fs::File::create(&stderr_log).map_err(|e| e.to_string())?;

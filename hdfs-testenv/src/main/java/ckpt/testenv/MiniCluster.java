@@ -52,6 +52,8 @@ public final class MiniCluster {
     private final boolean kerberos;
     private final Path dir;
     private String protection = "authentication";
+    /** SASL on the data transfer protocol (off: DataNodes trusted as on privileged ports). */
+    private boolean dnSasl = true;
     private long ticketLifetime = 120;
     private long renewLifetime = -1;
     private int numDataNodes = 3;
@@ -90,7 +92,7 @@ public final class MiniCluster {
         if (args.length < 2) {
             System.err.println("usage: MiniCluster single|ha|kerberos|ha-kerberos DIR [--protection "
                     + "authentication|integrity|privacy] [--ticket-lifetime SECONDS] [--renew-lifetime SECONDS] "
-                    + "[--datanodes N] [--client-user NAME] [--client-principal NAME]");
+                    + "[--datanodes N] [--client-user NAME] [--client-principal NAME] [--dn-sasl on|off]");
             System.exit(2);
         }
         MiniCluster mc = new MiniCluster(args[0], Path.of(args[1]).toAbsolutePath(), out);
@@ -103,6 +105,10 @@ public final class MiniCluster {
                 case "--ticket-lifetime": mc.ticketLifetime = Long.parseLong(v); break;
                 case "--renew-lifetime": mc.renewLifetime = Long.parseLong(v); break;
                 case "--datanodes": mc.numDataNodes = Integer.parseInt(v); break;
+                case "--dn-sasl":
+                    if (!List.of("on", "off").contains(v)) throw new IllegalArgumentException("bad --dn-sasl " + v);
+                    mc.dnSasl = v.equals("on");
+                    break;
                 case "--client-user": mc.clientUser = v; break;
                 case "--client-principal": mc.clientPrincipalPrimary = v; break;
                 default: throw new IllegalArgumentException("unknown option " + a);
@@ -201,9 +207,16 @@ public final class MiniCluster {
             conf.set("dfs.web.authentication.kerberos.principal", HTTP_PRINCIPAL_PRIMARY + "@" + realm);
             conf.set("dfs.web.authentication.kerberos.keytab", serverKeytab.getAbsolutePath());
             conf.setBoolean("dfs.block.access.token.enable", true);
-            // DataNodes on unprivileged ports: SASL on the data transfer protocol + HTTPS only,
-            // the way Hadoop's own secure MiniDFSCluster tests run.
-            conf.set("dfs.data.transfer.protection", protection);
+            if (dnSasl) {
+                // DataNodes on unprivileged ports: SASL on the data transfer protocol + HTTPS
+                // only, the way Hadoop's own secure MiniDFSCluster tests run.
+                conf.set("dfs.data.transfer.protection", protection);
+            } else {
+                // The classic secure DataNode (privileged ports, started by jsvc as root): clients
+                // trust it without SASL and need no dfs.data.transfer.protection. Ports below
+                // 1024 cannot be used here, so the DataNode's port check is what is switched off.
+                conf.setBoolean("ignore.secure.ports.for.testing", true);
+            }
             conf.set("dfs.http.policy", "HTTPS_ONLY");
             conf.setInt("ipc.client.connect.max.retries.on.sasl", 10);
             KeyStoreTestUtil.setupSSLConfig(ssl.getAbsolutePath(), ssl.getAbsolutePath(), conf, false);
@@ -353,7 +366,7 @@ public final class MiniCluster {
         if (kerberos) {
             hdfs.set("dfs.namenode.kerberos.principal", nnPrincipal);
             hdfs.set("dfs.datanode.kerberos.principal", nnPrincipal);
-            hdfs.set("dfs.data.transfer.protection", protection);
+            if (dnSasl) hdfs.set("dfs.data.transfer.protection", protection);
             hdfs.set("dfs.block.access.token.enable", "true");
             hdfs.set("dfs.http.policy", "HTTPS_ONLY");
         }
@@ -381,6 +394,7 @@ public final class MiniCluster {
         j.append("  \"superUser\": \"hdfs\",\n");
         j.append("  \"kerberos\": ").append(kerberos).append(",\n");
         j.append("  \"protection\": ").append(kerberos ? q(protection) : "null").append(",\n");
+        j.append("  \"data_transfer_protection\": ").append(kerberos && dnSasl ? q(protection) : "null").append(",\n");
         j.append("  \"realm\": ").append(kerberos ? q(realm) : "null").append(",\n");
         j.append("  \"kdc\": ").append(kerberos ? q("127.0.0.1:" + kdc.getPort()) : "null").append(",\n");
         j.append("  \"clientPrincipal\": ").append(kerberos ? q(clientPrincipal) : "null").append(",\n");
