@@ -86,9 +86,17 @@ async fn failover_kill_and_datanode_loss_under_load() {
             }
         };
     let fs = env.file_system(&[("ckpt.retry.max-elapsed", "60s")]).await;
+    // Checkpoints are written whole: they replay from the caller's buffer, whatever the
+    // streaming replay buffer is (1 byte here, so a streaming replay could never help).
+    let store_fs = env
+        .file_system(&[
+            ("ckpt.retry.max-elapsed", "60s"),
+            ("ckpt.hdfs.write.replay-buffer", "1"),
+        ])
+        .await;
     let namespace = env.fresh_dir("ha-load");
     let storage = Arc::new(FileStorage::new(
-        fs.clone(),
+        store_fs,
         namespace.clone(),
         FileStorageOptions {
             max_retained: None,

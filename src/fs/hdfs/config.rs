@@ -7,7 +7,8 @@ use crate::fs::{FsError, FsResult, Path};
 /// Configuration key: the size of the in-memory replay buffer of one HDFS writer. A write or
 /// close that fails with a retryable error (NameNode failover, DataNode pipeline failure) is
 /// replayed from this buffer into a fresh file; a file larger than this is not replayed and the
-/// error is returned to the caller instead.
+/// error is returned to the caller instead. Whole-file writes (`FileSystem::write`, which is how
+/// checkpoints are stored) replay from the caller's buffer at any size.
 pub const REPLAY_BUFFER_KEY: &str = "ckpt.hdfs.write.replay-buffer";
 /// Default of [`REPLAY_BUFFER_KEY`]: 64 MiB.
 pub const DEFAULT_REPLAY_BUFFER: u64 = 64 << 20;

@@ -61,12 +61,26 @@ pub(crate) struct HdfsWriter {
     /// Everything written so far, while it fits the replay limit.
     replay: Option<Vec<Bytes>>,
     replay_len: u64,
+    /// How much the replay buffer may hold.
+    replay_limit: u64,
     /// Set once the file is committed or deliberately removed.
     finished: bool,
 }
 
 impl HdfsWriter {
+    /// A writer whose replay buffer holds up to `ckpt.hdfs.write.replay-buffer` bytes.
     pub(crate) async fn create(inner: Arc<Inner>, path: Path, overwrite: bool) -> FsResult<Self> {
+        let limit = inner.replay_limit;
+        Self::create_with_replay_limit(inner, path, overwrite, limit).await
+    }
+
+    /// A writer whose replay buffer holds up to `replay_limit` bytes.
+    pub(crate) async fn create_with_replay_limit(
+        inner: Arc<Inner>,
+        path: Path,
+        overwrite: bool,
+        replay_limit: u64,
+    ) -> FsResult<Self> {
         let hp = inner.hdfs_path(&path)?;
         let writer = retry_with_attempt(&format!("create {path}"), &inner.policy, |attempt| {
             create_file(&inner, &path, &hp, overwrite, attempt)
@@ -80,6 +94,7 @@ impl HdfsWriter {
             writer: Some(writer),
             replay: Some(Vec::new()),
             replay_len: 0,
+            replay_limit,
             finished: false,
         })
     }
@@ -141,7 +156,7 @@ impl FileWriter for HdfsWriter {
         };
         if let Some(chunks) = self.replay.as_mut() {
             let len = data.len() as u64;
-            if self.replay_len + len <= self.inner.replay_limit {
+            if self.replay_len.saturating_add(len) <= self.replay_limit {
                 chunks.push(data.clone());
                 self.replay_len += len;
             } else {

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use hdfs_native::{Client, ClientBuilder, WriteOptions};
@@ -288,6 +289,23 @@ impl FileSystem for HdfsFileSystem {
         Ok(Box::new(
             io::HdfsWriter::create(self.inner.clone(), path.clone(), overwrite).await?,
         ))
+    }
+
+    /// A whole-file write replays from the caller's own buffer (a shared `Bytes`, no copy),
+    /// so it survives a failover at any size, beyond `ckpt.hdfs.write.replay-buffer`.
+    async fn write(&self, path: &Path, data: Bytes, overwrite: bool) -> FsResult<()> {
+        let mut writer = io::HdfsWriter::create_with_replay_limit(
+            self.inner.clone(),
+            path.clone(),
+            overwrite,
+            u64::MAX,
+        )
+        .await?;
+        if let Err(e) = writer.write(data).await {
+            let _ = Box::new(writer).abort().await;
+            return Err(e);
+        }
+        Box::new(writer).close().await
     }
 
     async fn open(&self, path: &Path) -> FsResult<Box<dyn FileReader>> {
