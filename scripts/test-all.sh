@@ -56,6 +56,27 @@ esac
 log "cargo test --all-features ${tests[*]:-}"
 cargo test --all-features "${tests[@]}" -- --test-threads="${CKPT_TEST_THREADS:-4}"
 
+if [ "$what" = all ] || [ "$what" = local ]; then
+    # Keeps scripts/bench-vs-java.sh from rotting: both sides must report; timings are not checked.
+    log "bench-vs-java harness smoke (ckpt and the Java peer on local disk)"
+    smoke_json="$(mktemp)"
+    scripts/bench-vs-java.sh local --size 4K --pipelines 1 --checkpoints 5 --rounds 1 --debug \
+        --json-out "$smoke_json" >/dev/null
+    python3 - "$smoke_json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+for impl in ("java", "ckpt"):
+    runs = report["runs"][impl]
+    assert len(runs) == 1, f"{impl}: {len(runs)} result sets"
+    ops = {p["operation"]: p["count"] for p in runs[0]["phases"]}
+    assert ops == {"store": 5, "restore_latest": 5}, f"{impl}: phases {ops}"
+    assert runs[0]["state_bytes"] == 4096, f"{impl}: state_bytes {runs[0]['state_bytes']}"
+assert report["runs"]["java"][0]["implementation"] == "java"
+assert {m["metric"] for m in report["medians"]} >= {"p50 ms", "p99 ms", "MiB/s", "peak RSS MiB", "wall s"}
+PY
+    rm -f "$smoke_json"
+fi
+
 if [ "$what" = all ]; then
     log "benches compile"
     cargo bench --no-run >/dev/null
