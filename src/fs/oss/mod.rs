@@ -8,7 +8,7 @@
 //!   `fs.oss.multipart.upload.size`; nothing is visible before `close`.
 //! - `rename` is copy + delete (not atomic; [`Capabilities::atomic_rename`] is false).
 //! - Requests are signed with V1 or V4 by [`sign`] (pure, checked against Alibaba Cloud's
-//!   published examples) and sent by a small reqwest client ([`client`]).
+//!   published examples) and sent by a small reqwest client (`client.rs`).
 
 mod client;
 pub mod config;
