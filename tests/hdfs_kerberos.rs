@@ -56,11 +56,14 @@ fn kerberos_ha_with_seed_keys_and_wrong_principal() {
     // plugin-config needs no key for it: the cluster writes it where this points.
     let work = HdfsEnv::fresh_work_dir("ha-kerberos");
     let krb5 = work.join("cluster/krb5.conf");
+    let ccache =
+        std::ffi::OsString::from(format!("FILE:{}", work.join("operator.ccache").display()));
     let child = spawn_child_with(
         "ha",
         &[
             (HA_WORK_DIR_ENV, work.as_os_str()),
             ("KRB5_CONFIG", krb5.as_os_str()),
+            ("KRB5CCNAME", ccache.as_os_str()),
         ],
     );
     assert!(finish_child("ha", child), "scenario ha failed");
@@ -488,6 +491,8 @@ async fn ha_with_seed_keys() {
     common::seed_sample_roundtrip(&yaml, "79").await;
     println!("seed HA sample + Kerberos keys: stored and restored through the factory");
 
+    operator_ticket_cache(&env, &principal, &keytab).await;
+
     // Wrong client principal: not in the keytab.
     let mut wrong = map.clone();
     wrong.insert("kerberosPrincipal".into(), "nobody@EXAMPLE.COM".into());
@@ -536,6 +541,49 @@ async fn ha_with_seed_keys() {
         "{msg}"
     );
     drop(env);
+}
+
+/// An operator who ran `kinit` and configured no keytab: the default credential cache
+/// (`KRB5CCNAME`) is used; with the cache emptied the error says what to do.
+async fn operator_ticket_cache(env: &HdfsEnv, principal: &str, keytab: &str) {
+    let Ok(kinit) = Command::new("kinit")
+        .args(["-kt", keytab, principal])
+        .status()
+    else {
+        common::missing::<()>("kinit (Debian package krb5-user; scripts/test-all.sh installs it)");
+        return;
+    };
+    assert!(kinit.success(), "kinit -kt {keytab} {principal}: {kinit}");
+    let conf = env.site_conf();
+    assert_eq!(conf.get("hadoop.security.authentication"), Some("kerberos"));
+    assert!(conf.get(ckpt::conf::KERBEROS_PRINCIPAL_KEY).is_none());
+    let root = env.root();
+    let fs = ckpt::fs::FileSystemRegistry::with_builtins()
+        .get(&root, &conf)
+        .await
+        .expect("file system from the site files");
+    let file = root.join("ckpt/operator-ticket").unwrap();
+    fs.write(&file, Bytes::from_static(b"kinit"), true)
+        .await
+        .expect("write with the operator's own ticket");
+    assert_eq!(fs.read(&file).await.unwrap(), Bytes::from_static(b"kinit"));
+    println!("operator ticket cache (kinit): write/read ok");
+
+    let destroyed = Command::new("kdestroy").status().expect("kdestroy");
+    assert!(destroyed.success());
+    let mut conf = env.site_conf();
+    conf.set("ckpt.retry.max-elapsed", "3s");
+    let fs = ckpt::fs::FileSystemRegistry::with_builtins()
+        .get(&root, &conf)
+        .await
+        .expect("file system from the site files");
+    let err = fs.read(&file).await.expect_err("no ticket, no keytab");
+    let text = err.to_string();
+    println!("no ticket -> {text}");
+    assert!(
+        text.contains("kinit") && text.contains("kerberosPrincipal"),
+        "the error says how to get credentials: {text}"
+    );
 }
 
 /// Errors that need no cluster: missing keytab, a directory or garbage as keytab, and a KDC

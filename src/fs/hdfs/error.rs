@@ -169,9 +169,7 @@ pub fn map_error(path: &str, error: HdfsError) -> FsError {
             message: format!("SASL negotiation with HDFS failed: {msg}"),
         },
         HdfsError::GSSAPIError(code, minor, msg) => FsError::Auth {
-            message: format!(
-                "Kerberos (GSSAPI) error {code:?}/{minor}: {msg}; check the principal, keytab and krb5.conf"
-            ),
+            message: gssapi_message(code.raw(), minor, &msg),
         },
         HdfsError::NoSASLMechanism => FsError::Auth {
             message: "the NameNode offered no SASL mechanism this client supports (check hadoop.security.authentication and hadoop.rpc.protection)".to_string(),
@@ -183,8 +181,58 @@ pub fn map_error(path: &str, error: HdfsError) -> FsError {
     }
 }
 
+/// GSSAPI routine errors (RFC 2744) that have a remedy worth naming.
+const GSS_S_NO_CRED: u32 = 7;
+const GSS_S_CREDENTIALS_EXPIRED: u32 = 11;
+
+/// A GSSAPI failure as a user should read it: what failed, and what to do about it.
+fn gssapi_message(major: u32, minor: u32, text: &str) -> String {
+    let hint = match (major >> 16) & 0xff {
+        GSS_S_NO_CRED => {
+            "there are no Kerberos credentials: set kerberosPrincipal and kerberosKeytab in \
+             plugin-config (ckpt then logs in from the keytab and renews by itself), or run kinit \
+             as the user running ckpt"
+        }
+        GSS_S_CREDENTIALS_EXPIRED => {
+            "the Kerberos ticket has expired: run kinit again, or set kerberosPrincipal and \
+             kerberosKeytab so ckpt renews the login by itself"
+        }
+        _ if text.contains("not found in Kerberos database") => {
+            "the KDC does not know the service principal: check dfs.namenode.kerberos.principal \
+             (_HOST is replaced by the NameNode's host name)"
+        }
+        _ => {
+            "check kerberosPrincipal, kerberosKeytab, dfs.namenode.kerberos.principal and krb5.conf"
+        }
+    };
+    format!("Kerberos (GSSAPI): {text} (major 0x{major:08x}, minor {minor}); {hint}")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn gssapi_errors_say_what_to_do() {
+        let none = super::gssapi_message(0x0007_0000, 1, "No Kerberos credentials available");
+        assert!(
+            none.contains("kinit") && none.contains("kerberosKeytab"),
+            "{none}"
+        );
+        assert!(none.contains("0x00070000"), "{none}");
+        let expired = super::gssapi_message(0x000b_0000, 0, "Ticket expired");
+        assert!(expired.contains("expired: run kinit again"), "{expired}");
+        let unknown = super::gssapi_message(
+            0x000d_0000,
+            0,
+            "Server nn/h@R not found in Kerberos database",
+        );
+        assert!(
+            unknown.contains("dfs.namenode.kerberos.principal"),
+            "{unknown}"
+        );
+        let other = super::gssapi_message(0x000d_0000, 0, "something");
+        assert!(other.contains("krb5.conf"), "{other}");
+    }
+
     use super::*;
 
     fn rpc(class: &str, msg: &str) -> HdfsError {
