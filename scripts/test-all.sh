@@ -16,7 +16,8 @@ started=$(date +%s)
 
 # Kerberos client library (loaded at run time by hdfs-native and ckpt) and MIT tools for diagnostics.
 if [ "$what" = all ] || [ "$what" = hdfs ]; then
-    if ! ldconfig -p | grep -q 'libgssapi_krb5.so.2'; then
+    # kinit/kdestroy: the operator-ticket test uses them.
+    if ! ldconfig -p | grep -q 'libgssapi_krb5.so.2' || ! command -v kinit >/dev/null; then
         log "installing the MIT Kerberos client library"
         sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
         $sudo_cmd apt-get update -qq && $sudo_cmd apt-get install -y -qq libgssapi-krb5-2 krb5-user >/dev/null
@@ -40,6 +41,8 @@ if [ "$what" = all ]; then
     log "cargo fmt --check and clippy"
     cargo fmt --all -- --check
     cargo clippy --all-targets --all-features -- -D warnings
+    log "API docs build without warnings"
+    RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features -q
     log "default build without optional features still compiles"
     cargo build --no-default-features
 fi
@@ -50,7 +53,7 @@ case "$what" in
     hdfs) tests=(--test 'fs_hdfs*' --test 'hdfs_*') ;;
     s3) tests=(--test 'fs_s3*' --test 's3_*') ;;
     oss) tests=(--test 'fs_oss*') ;;
-    local) tests=(--lib --test fs_local --test checkpoint_local --test cli --test seed_samples) ;;
+    local) tests=(--lib --test fs_local --test fs_viewfs --test checkpoint_local --test cli --test seed_samples) ;;
     *) echo "unknown suite $what (all, hdfs, s3, oss, local)" >&2; exit 2 ;;
 esac
 log "cargo test --all-features ${tests[*]:-}"
