@@ -52,7 +52,7 @@ case "$what" in
     all) tests=() ;;
     hdfs) tests=(--test 'fs_hdfs*' --test 'hdfs_*') ;;
     s3) tests=(--test 'fs_s3*' --test 's3_*') ;;
-    oss) tests=(--test 'fs_oss*') ;;
+    oss) tests=(--test 'fs_oss*' --test 'oss_*') ;;
     local) tests=(--lib --test fs_local --test fs_viewfs --test checkpoint_local --test cli --test seed_samples) ;;
     *) echo "unknown suite $what (all, hdfs, s3, oss, local)" >&2; exit 2 ;;
 esac
