@@ -70,6 +70,14 @@ fn kerberos_ha_with_seed_keys_and_wrong_principal() {
 }
 
 #[test]
+fn kerberos_kdc_outage_at_renewal_time() {
+    assert!(
+        finish_child("outage", spawn_child("outage")),
+        "scenario outage failed"
+    );
+}
+
+#[test]
 fn kerberos_bad_keytab_and_unreachable_kdc() {
     assert!(
         finish_child("offline", spawn_child("offline")),
@@ -94,6 +102,7 @@ fn kerberos_child() {
         "loop:privacy" => rt.block_on(renewal_loop("privacy")),
         "ha" => rt.block_on(ha_with_seed_keys()),
         "offline" => rt.block_on(offline_errors()),
+        "outage" => rt.block_on(kdc_outage_at_renewal()),
         other => panic!("unknown scenario {other}"),
     }
 }
@@ -383,6 +392,105 @@ async fn renewal_loop(protection: &str) {
         assert!(logins >= 4, "only {logins} logins in {elapsed:?}");
     }
     drop(env);
+}
+
+/// The KDC becomes unreachable for the client 70 s into a 120 s ticket and comes back at
+/// 100 s: the re-login due at 90 s fails, is retried with backoff while the old ticket still
+/// works, and succeeds once the KDC is back. Stores through a long-lived and a new FileStorage
+/// every 3 s until well past the first ticket's end: zero failures.
+async fn kdc_outage_at_renewal() {
+    let Some(env) = start("kerberos", "authentication") else {
+        return;
+    };
+    let info = &env.info;
+    let krb5 = path_str(&info.krb5_conf);
+    let keytab = path_str(&info.keytab);
+    let principal = info.client_principal.clone().expect("principal");
+    let dtp = info.protection.clone().expect("protection");
+    let mut keys = plugin(&[
+        ("storage.type", "hdfs"),
+        ("fs.defaultFS", &info.default_fs),
+        ("kerberosPrincipal", &principal),
+        ("kerberosKeytab", &keytab),
+        ("seatunnel.hadoop.java.security.krb5.conf", &krb5),
+        ("seatunnel.hadoop.dfs.data.transfer.protection", &dtp),
+    ]);
+    keys.insert("namespace".into(), "/tmp/krb-outage/".into());
+    let conf = PluginConfig::from_map(&keys, &Default::default()).expect("plugin-config");
+    let session = kerberos::login(&conf.hadoop)
+        .await
+        .expect("login")
+        .expect("session");
+    let (first_start, first_end) = session.ticket_validity();
+    let at = |secs: u64| first_start + Duration::from_secs(secs);
+    let mut settings = StorageSettings::new(keys, 3);
+    settings.hadoop_conf_dir = None;
+    let long_storage = HdfsStorageFactory
+        .create_file_storage(&settings)
+        .await
+        .expect("FileStorage");
+    let data = Bytes::from(vec![7u8; 64 * 1024]);
+    let (mut iterations, mut failures) = (0u64, Vec::new());
+    let (mut went_down, mut came_up, mut saw_failed_relogin) = (false, false, false);
+    while SystemTime::now() < first_end + Duration::from_secs(30) {
+        let now = SystemTime::now();
+        if !went_down && now >= at(70) {
+            println!("kdc-down: {}", env.must("kdc-down"));
+            went_down = true;
+        }
+        if went_down && !came_up && now >= at(100) {
+            println!(
+                "kdc-up: {} (failed re-login seen: {})",
+                env.must("kdc-up"),
+                session.last_error().unwrap_or_default()
+            );
+            came_up = true;
+        }
+        if went_down && !came_up && session.last_error().is_some() {
+            saw_failed_relogin = true;
+        }
+        let fresh = HdfsStorageFactory.create_file_storage(&settings).await;
+        for (name, storage) in [
+            ("storage-long", Ok(&long_storage)),
+            ("storage-fresh", fresh.as_ref()),
+        ] {
+            let result = match storage {
+                Ok(storage) => store_restore(storage, name, iterations, &data).await,
+                Err(e) => Err(format!("new FileStorage: {e}")),
+            };
+            if let Err(e) = result {
+                let line = format!("t={}s {name}: {e}", secs_since(first_start));
+                eprintln!("{line}");
+                failures.push(line);
+            }
+        }
+        iterations += 1;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    println!(
+        "KRB-OUTAGE-SUMMARY iterations={iterations} failures={} logins={} last_error={:?}",
+        failures.len(),
+        session.logins(),
+        session.last_error()
+    );
+    assert!(came_up, "the loop ended before the KDC came back");
+    assert!(
+        saw_failed_relogin,
+        "the re-login due during the outage did not fail: the outage was not exercised"
+    );
+    assert!(failures.is_empty(), "failures: {failures:#?}");
+    assert!(session.logins() >= 2, "no re-login after the KDC came back");
+    assert_eq!(session.last_error(), None, "the last re-login failed");
+    let (_, end) = session.ticket_validity();
+    assert!(end > first_end, "the ticket was not renewed");
+    drop(env);
+}
+
+fn secs_since(t: SystemTime) -> u64 {
+    SystemTime::now()
+        .duration_since(t)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// HA + Kerberos with only the seed page's keys (storage.type, fs.defaultFS, kerberosPrincipal,

@@ -54,6 +54,8 @@ public final class MiniCluster {
     private String protection = "authentication";
     /** SASL on the data transfer protocol (off: DataNodes trusted as on privileged ports). */
     private boolean dnSasl = true;
+    /** The client's way to the KDC (see kdc-down / kdc-up). */
+    private KdcGate kdcGate;
     private long ticketLifetime = 120;
     private long renewLifetime = -1;
     private int numDataNodes = 3;
@@ -267,6 +269,7 @@ public final class MiniCluster {
         kdcDir.mkdirs();
         kdc = new MiniKdc(kc, kdcDir);
         kdc.start();
+        kdcGate = new KdcGate(kdc.getPort());
     }
 
     private void writeKrb5Conf() throws IOException {
@@ -284,7 +287,7 @@ public final class MiniCluster {
                 + "  forwardable = true\n"
                 + "\n[realms]\n"
                 + "  " + realm + " = {\n"
-                + "    kdc = 127.0.0.1:" + kdc.getPort() + "\n"
+                + "    kdc = 127.0.0.1:" + kdcGate.port() + "\n"
                 + "  }\n"
                 + "\n[domain_realm]\n"
                 + "  localhost = " + realm + "\n"
@@ -396,7 +399,7 @@ public final class MiniCluster {
         j.append("  \"protection\": ").append(kerberos ? q(protection) : "null").append(",\n");
         j.append("  \"data_transfer_protection\": ").append(kerberos && dnSasl ? q(protection) : "null").append(",\n");
         j.append("  \"realm\": ").append(kerberos ? q(realm) : "null").append(",\n");
-        j.append("  \"kdc\": ").append(kerberos ? q("127.0.0.1:" + kdc.getPort()) : "null").append(",\n");
+        j.append("  \"kdc\": ").append(kerberos ? q("127.0.0.1:" + kdcGate.port()) : "null").append(",\n");
         j.append("  \"clientPrincipal\": ").append(kerberos ? q(clientPrincipal) : "null").append(",\n");
         j.append("  \"keytab\": ").append(kerberos ? q(dir.resolve("client.keytab").toString()) : "null").append(",\n");
         j.append("  \"krb5Conf\": ").append(kerberos ? q(dir.resolve("krb5.conf").toString()) : "null").append(",\n");
@@ -470,6 +473,12 @@ public final class MiniCluster {
                 int a = activeIndex();
                 if (a < 0) throw new IllegalStateException("no active namenode");
                 return " " + a;
+            }
+            case "kdc-down":
+            case "kdc-up": {
+                if (kdcGate == null) throw new IllegalStateException(p[0] + " needs a Kerberos mode");
+                if (p[0].equals("kdc-down")) kdcGate.down(); else kdcGate.up();
+                return " kdc " + (kdcGate.isUp() ? "up" : "down") + " for the client";
             }
             case "failover": {
                 if (!ha) throw new IllegalStateException("failover needs an HA mode");
