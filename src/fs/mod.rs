@@ -157,12 +157,16 @@ pub trait FileSystem: Send + Sync + Debug {
 
     /// Writes a whole file in one call: `create`, one `write`, `close`.
     async fn write(&self, path: &Path, data: Bytes, overwrite: bool) -> FsResult<()> {
-        let mut writer = self.create(path, overwrite).await?;
-        if let Err(e) = writer.write(data).await {
-            // Best effort; the write error is the one worth reporting.
-            let _ = writer.abort().await;
-            return Err(e);
-        }
-        writer.close().await
+        write_and_close(self.create(path, overwrite).await?, data).await
     }
+}
+
+/// Writes `data` through `writer` and commits it; on a failed write the file is abandoned.
+pub(crate) async fn write_and_close(mut writer: Box<dyn FileWriter>, data: Bytes) -> FsResult<()> {
+    if let Err(e) = writer.write(data).await {
+        // Best effort; the write error is the one worth reporting.
+        let _ = writer.abort().await;
+        return Err(e);
+    }
+    writer.close().await
 }

@@ -294,18 +294,14 @@ impl FileSystem for HdfsFileSystem {
     /// A whole-file write replays from the caller's own buffer (a shared `Bytes`, no copy),
     /// so it survives a failover at any size, beyond `ckpt.hdfs.write.replay-buffer`.
     async fn write(&self, path: &Path, data: Bytes, overwrite: bool) -> FsResult<()> {
-        let mut writer = io::HdfsWriter::create_with_replay_limit(
+        let writer = io::HdfsWriter::create_with_replay_limit(
             self.inner.clone(),
             path.clone(),
             overwrite,
             u64::MAX,
         )
         .await?;
-        if let Err(e) = writer.write(data).await {
-            let _ = Box::new(writer).abort().await;
-            return Err(e);
-        }
-        Box::new(writer).close().await
+        crate::fs::write_and_close(Box::new(writer), data).await
     }
 
     async fn open(&self, path: &Path) -> FsResult<Box<dyn FileReader>> {

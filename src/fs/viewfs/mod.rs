@@ -176,35 +176,24 @@ impl ViewFileSystem {
                 base: &link.target,
                 link_key: Some(&link.key),
             },
-            Resolution::Fallback { target } => {
-                let base = self.table.fallback().ok_or_else(|| FsError::Backend {
-                    scheme: SCHEME.to_string(),
-                    message: "fallback resolution without a fallback".to_string(),
-                    retryable: false,
-                })?;
-                Place::Target {
-                    fs: self.target_fs(base)?,
-                    path: target,
-                    source: "/",
-                    base,
-                    link_key: None,
-                }
-            }
+            Resolution::Fallback { base, target } => Place::Target {
+                fs: self.target_fs(base)?,
+                path: target,
+                source: "/",
+                base,
+                link_key: None,
+            },
             Resolution::Internal { children, fallback } => Place::Internal { children, fallback },
             Resolution::Unmounted => Place::Unmounted,
         })
     }
 
-    fn at(&self, view: &str) -> Path {
-        Path::parse(view)
-            .map(|p| p.qualify(&self.root))
-            .unwrap_or_else(|_| self.root.clone())
-    }
-
     /// Turns a status from a target into one with the view path.
     fn to_view(&self, source: &str, base: &Path, mut status: FileStatus) -> FileStatus {
-        if let Some(view) = MountTable::view_path(source, base, &status.path) {
-            status.path = self.at(&view);
+        if let Some(view) = MountTable::view_path(source, base, &status.path)
+            .and_then(|view| Path::parse(&view).ok())
+        {
+            status.path = view.qualify(&self.root);
         }
         status
     }

@@ -67,7 +67,9 @@ pub enum Resolution<'a> {
     },
     /// Under no link: served by `linkFallback`.
     Fallback {
-        /// The path on the fallback target.
+        /// The fallback target (the `linkFallback` URI).
+        base: &'a Path,
+        /// The path on it.
         target: Path,
     },
     /// Under no link, and there is no fallback.
@@ -192,17 +194,17 @@ impl MountTable {
             .filter_map(|l| child_towards(path, &l.source))
             .collect();
         let fallback = match &self.fallback {
-            Some(base) => Some(below(base, path)?),
+            Some(base) => Some((base, below(base, path)?)),
             None => None,
         };
         if !children.is_empty() {
             return Ok(Resolution::Internal {
                 children: children.into_iter().collect(),
-                fallback,
+                fallback: fallback.map(|(_, target)| target),
             });
         }
         Ok(match fallback {
-            Some(target) => Resolution::Fallback { target },
+            Some((base, target)) => Resolution::Fallback { base, target },
             None => Resolution::Unmounted,
         })
     }
@@ -356,6 +358,7 @@ mod tests {
         assert_eq!(
             t.resolve("/data/ckpt2").unwrap(),
             Resolution::Fallback {
+                base: &p("hdfs://ns2/rest"),
                 target: p("hdfs://ns2/rest/data/ckpt2")
             }
         );
@@ -506,7 +509,8 @@ mod tests {
                         prop_assert!(sources.iter().any(|s| is_under(s, &child)));
                     }
                 }
-                Resolution::Fallback { target } => {
+                Resolution::Fallback { base, target } => {
+                    prop_assert_eq!(base, &p("hdfs://fb/base"));
                     prop_assert!(with_fallback);
                     prop_assert!(!sources.iter().any(|s| is_under(&probe, s) || is_under(s, &probe)));
                     prop_assert_eq!(MountTable::view_path("/", &p("hdfs://fb/base"), &target), Some(probe.clone()));
