@@ -164,6 +164,24 @@ fn plugin(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The plugin-config of a client of the `kerberos` cluster `info`: its keytab under
+/// `keytab_key` (`kerberosKeytab` or `kerberosKeytabFilePath`), its krb5.conf and its data
+/// transfer protection.
+fn login_plugin(info: &common::hdfs_env::HdfsInfo, keytab_key: &str) -> BTreeMap<String, String> {
+    let krb5 = path_str(&info.krb5_conf);
+    let keytab = path_str(&info.keytab);
+    let principal = info.client_principal.clone().expect("principal");
+    let dtp = info.protection.clone().expect("protection");
+    plugin(&[
+        ("storage.type", "hdfs"),
+        ("fs.defaultFS", &info.default_fs),
+        ("kerberosPrincipal", &principal),
+        (keytab_key, &keytab),
+        ("seatunnel.hadoop.java.security.krb5.conf", &krb5),
+        ("seatunnel.hadoop.dfs.data.transfer.protection", &dtp),
+    ])
+}
+
 fn path_str(p: &Option<std::path::PathBuf>) -> String {
     p.as_ref().expect("kerberos info").display().to_string()
 }
@@ -277,17 +295,7 @@ async fn renewal_loop(protection: &str) {
         "kerberosKeytabFilePath"
     };
     let krb5 = path_str(&info.krb5_conf);
-    let keytab = path_str(&info.keytab);
-    let principal = info.client_principal.clone().expect("principal");
-    let dtp = info.protection.clone().expect("protection");
-    let login_keys = plugin(&[
-        ("storage.type", "hdfs"),
-        ("fs.defaultFS", &info.default_fs),
-        ("kerberosPrincipal", &principal),
-        (keytab_key, &keytab),
-        ("seatunnel.hadoop.java.security.krb5.conf", &krb5),
-        ("seatunnel.hadoop.dfs.data.transfer.protection", &dtp),
-    ]);
+    let login_keys = login_plugin(info, keytab_key);
     let conf = PluginConfig::from_map(&login_keys, &Default::default()).expect("plugin-config");
 
     let session = kerberos::login(&conf.hadoop)
@@ -403,18 +411,7 @@ async fn kdc_outage_at_renewal() {
         return;
     };
     let info = &env.info;
-    let krb5 = path_str(&info.krb5_conf);
-    let keytab = path_str(&info.keytab);
-    let principal = info.client_principal.clone().expect("principal");
-    let dtp = info.protection.clone().expect("protection");
-    let mut keys = plugin(&[
-        ("storage.type", "hdfs"),
-        ("fs.defaultFS", &info.default_fs),
-        ("kerberosPrincipal", &principal),
-        ("kerberosKeytab", &keytab),
-        ("seatunnel.hadoop.java.security.krb5.conf", &krb5),
-        ("seatunnel.hadoop.dfs.data.transfer.protection", &dtp),
-    ]);
+    let mut keys = login_plugin(info, "kerberosKeytab");
     keys.insert("namespace".into(), "/tmp/krb-outage/".into());
     let conf = PluginConfig::from_map(&keys, &Default::default()).expect("plugin-config");
     let session = kerberos::login(&conf.hadoop)
