@@ -287,7 +287,11 @@ impl FileSystem for LocalFileSystem {
             match result {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-                Err(e) if meta.is_dir() && !recursive && e.raw_os_error() == Some(39) => {
+                Err(e)
+                    if meta.is_dir()
+                        && !recursive
+                        && e.kind() == std::io::ErrorKind::DirectoryNotEmpty =>
+                {
                     return Err(FsError::DirectoryNotEmpty {
                         path: p.to_string(),
                     });

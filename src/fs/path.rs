@@ -126,7 +126,7 @@ impl Path {
             path: combined.clone(),
             reason,
         })?;
-        if !path.starts_with(self.path.trim_end_matches('/')) {
+        if !is_within(&self.path, &path) {
             return Err(FsError::InvalidPath {
                 path: child.to_string(),
                 reason: format!("climbs out of {self}"),
@@ -218,6 +218,42 @@ fn split_scheme(input: &str) -> Option<(&str, &str)> {
     valid.then(|| (scheme, &input[colon + 1..]))
 }
 
+/// Pairs each object key listed under `src_prefix` with its key under `dst_prefix` (the
+/// directory rename of object stores). The keys come from the server's listing: one outside
+/// `src_prefix` is a [`FsError::Backend`] error, never a slice out of bounds.
+#[cfg(any(feature = "s3", feature = "oss"))]
+pub(crate) fn rebase_keys(
+    scheme: &str,
+    keys: &[String],
+    src_prefix: &str,
+    dst_prefix: &str,
+) -> FsResult<Vec<(String, String)>> {
+    keys.iter()
+        .map(|k| match k.strip_prefix(src_prefix) {
+            Some(rest) => Ok((k.clone(), format!("{dst_prefix}{rest}"))),
+            None => Err(FsError::Backend {
+                scheme: scheme.to_string(),
+                message: format!(
+                    "the listing of {src_prefix:?} returned the key {k:?}, which is not under it; \
+                     nothing was renamed (check the bucket's endpoint or any proxy in between)"
+                ),
+                retryable: false,
+            }),
+        })
+        .collect()
+}
+
+/// True when the normalised `path` is `base` or lies beneath it, segment by segment (a text
+/// prefix would take `/ns/jobx` for a child of `/ns/job`).
+fn is_within(base: &str, path: &str) -> bool {
+    fn segments(p: &str) -> Vec<&str> {
+        p.split('/')
+            .filter(|s| !s.is_empty() && *s != ".")
+            .collect()
+    }
+    base.starts_with('/') == path.starts_with('/') && segments(path).starts_with(&segments(base))
+}
+
 /// Normalises a path part: collapses separators, resolves `.` and `..`, drops the trailing `/`.
 fn normalize(raw: &str) -> Result<String, String> {
     let absolute = raw.starts_with('/');
@@ -283,6 +319,24 @@ mod tests {
     }
 
     #[test]
+    fn join_containment_compares_components_not_text() {
+        // `/ns/jobx` starts with the text `/ns/job` but is not inside it.
+        let base = Path::parse("/ns/job").unwrap();
+        assert!(base.join("../jobx").is_err());
+        assert!(base.join("../job2/x").is_err());
+        assert!(base.join("..").is_err());
+        assert_eq!(base.join("x/../y").unwrap().path(), "/ns/job/y");
+        assert_eq!(base.join(".").unwrap(), base);
+        let uri = Path::parse("s3a://b/ns/job").unwrap();
+        assert!(uri.join("../jobx/1.ser").is_err());
+        let root = Path::parse("hdfs://nn/").unwrap();
+        assert_eq!(root.join("a/../b").unwrap().to_string(), "hdfs://nn/b");
+        let relative = Path::parse("ns/job").unwrap();
+        assert!(relative.join("../jobx").is_err());
+        assert_eq!(relative.join("x").unwrap().path(), "ns/job/x");
+    }
+
+    #[test]
     fn parent_name_and_ancestry() {
         let p = Path::parse("s3a://b/x/y.ser").unwrap();
         assert_eq!(p.name(), "y.ser");
@@ -295,6 +349,36 @@ mod tests {
         assert!(!p.starts_with(&Path::parse("s3a://b/x/y").unwrap()));
         assert!(!p.starts_with(&Path::parse("s3a://c/x").unwrap()));
         assert!(Path::parse("/").unwrap().parent().is_none());
+    }
+
+    #[cfg(any(feature = "s3", feature = "oss"))]
+    #[test]
+    fn rebasing_keys_refuses_keys_outside_the_listed_prefix() {
+        let keys = vec!["ns/1/a.ser".to_string(), "ns/1/sub/b".to_string()];
+        assert_eq!(
+            rebase_keys("s3a", &keys, "ns/1/", "ns/2/").unwrap(),
+            vec![
+                ("ns/1/a.ser".to_string(), "ns/2/a.ser".to_string()),
+                ("ns/1/sub/b".to_string(), "ns/2/sub/b".to_string()),
+            ]
+        );
+        // Shorter than the prefix, a sibling, and a prefix ending inside a multi-byte character:
+        // a server (or a proxy) answering with any of these must not crash the rename.
+        for odd in ["ns", "ns/10/x", "ns/\u{e9}", "other/1/x"] {
+            let keys = vec!["ns/1/a".to_string(), odd.to_string()];
+            let err = rebase_keys("oss", &keys, "ns/1/", "ns/2/").unwrap_err();
+            assert!(
+                matches!(
+                    &err,
+                    FsError::Backend {
+                        retryable: false,
+                        ..
+                    }
+                ),
+                "{odd}: {err:?}"
+            );
+            assert!(err.to_string().contains(odd), "{err}");
+        }
     }
 
     proptest! {

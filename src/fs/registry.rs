@@ -69,7 +69,9 @@ impl FileSystemRegistry {
 
     /// Registers a factory; [`FsError::Config`] when one of its schemes is taken already.
     pub fn register(&mut self, factory: Arc<dyn FileSystemFactory>) -> FsResult<()> {
+        // Schemes are stored lower case (URIs match them case-insensitively), so compare so.
         for scheme in factory.schemes() {
+            let scheme = scheme.to_ascii_lowercase();
             if self.factories.contains_key(&scheme) {
                 return Err(FsError::Config {
                     key: format!("fs.{scheme}.impl"),
@@ -109,5 +111,40 @@ impl FileSystemRegistry {
                 known: self.schemes().join(", "),
             })?;
         factory.create_in(&uri.root(), conf, self).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A factory serving the given schemes; never asked to create anything here.
+    struct Named(Vec<&'static str>);
+
+    #[async_trait]
+    impl FileSystemFactory for Named {
+        fn schemes(&self) -> Vec<String> {
+            self.0.iter().map(|s| s.to_string()).collect()
+        }
+
+        async fn create(&self, root: &Path, _: &Configuration) -> FsResult<Arc<dyn FileSystem>> {
+            Err(FsError::UnknownScheme {
+                scheme: root.to_string(),
+                known: String::new(),
+            })
+        }
+    }
+
+    #[test]
+    fn duplicate_schemes_are_found_whatever_their_case() {
+        let mut registry = FileSystemRegistry::new();
+        registry.register(Arc::new(Named(vec!["MyFs"]))).unwrap();
+        assert_eq!(registry.schemes(), vec!["myfs"]);
+        let again = registry.register(Arc::new(Named(vec!["myfs"])));
+        assert!(matches!(again, Err(FsError::Config { .. })), "{again:?}");
+        let upper = registry.register(Arc::new(Named(vec!["other", "MYFS"])));
+        assert!(matches!(upper, Err(FsError::Config { .. })), "{upper:?}");
+        // A refused registration registers none of its schemes.
+        assert_eq!(registry.schemes(), vec!["myfs"]);
     }
 }

@@ -23,6 +23,7 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 
 use self::client::{ObjectMeta, OssClient};
 use self::config::OssSettings;
+use super::path::rebase_keys;
 use super::{
     Capabilities, DirectoryKind, FileReader, FileStatus, FileSystem, FileSystemFactory, FileWriter,
     FsError, FsResult, Path,
@@ -402,11 +403,10 @@ impl FileSystem for OssFileSystem {
         let src_prefix = format!("{src_key}/");
         let keys = self.all_keys(&src_prefix).await?;
         let dst_prefix = format!("{dst_key}/");
-        let copies: Vec<_> = keys
-            .iter()
-            .map(|k| {
-                let target = format!("{dst_prefix}{}", &k[src_prefix.len()..]);
-                let (client, k) = (self.client.clone(), k.clone());
+        let copies: Vec<_> = rebase_keys("oss", &keys, &src_prefix, &dst_prefix)?
+            .into_iter()
+            .map(|(k, target)| {
+                let client = self.client.clone();
                 async move { client.copy(&k, &target, false).await }
             })
             .collect();

@@ -20,6 +20,7 @@ use futures::stream::{self, BoxStream, StreamExt};
 use super::client::{S3Context, is_not_implemented};
 use super::config::{ChecksumMode, settings_from_conf};
 use crate::conf::Configuration;
+use crate::fs::path::rebase_keys;
 use crate::fs::{
     Capabilities, DirectoryKind, FileReader, FileStatus, FileSystem, FileSystemFactory, FileWriter,
     FsError, FsResult, Path,
@@ -625,10 +626,7 @@ impl FileSystem for S3FileSystem {
             let dst_prefix = Self::dir_prefix(&dst_key);
             let keys = self.all_keys(&src_prefix, src).await?;
             let mut names: Vec<String> = keys.into_iter().map(|(k, _)| k).collect();
-            let pairs: Vec<(String, String)> = names
-                .iter()
-                .map(|k| (k.clone(), format!("{dst_prefix}{}", &k[src_prefix.len()..])))
-                .collect();
+            let pairs = rebase_keys(&self.ctx.scheme, &names, &src_prefix, &dst_prefix)?;
             let fs = self.clone();
             let dst_shown = dst.clone();
             let results: Vec<FsResult<()>> = stream::iter(pairs)
