@@ -34,7 +34,10 @@ fn codec_benches(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("encode_java", size), &s, |b, s| {
             b.iter(|| codec::encode(black_box(s), false))
         });
-        let encoded = codec::encode(&s, true);
+        group.bench_with_input(BenchmarkId::new("encode_parts_crc32c", size), &s, |b, s| {
+            b.iter(|| codec::encode_parts(black_box(s), true))
+        });
+        let encoded = codec::encode(&s, true).expect("bench states fit the limit");
         group.bench_with_input(BenchmarkId::new("decode_crc32c", size), &encoded, |b, e| {
             b.iter(|| codec::decode(black_box(e)))
         });

@@ -622,22 +622,7 @@ fn decode_checked(
     name: &CheckpointFileName,
 ) -> Result<(PipelineState, Integrity), CodecError> {
     let (state, integrity) = codec::decode(data)?;
-    if state.job_id != job_id
-        || state.pipeline_id != name.pipeline_id
-        || state.checkpoint_id != name.checkpoint_id
-    {
-        return Err(CodecError::Malformed {
-            offset: 0,
-            reason: format!(
-                "content is job {} pipeline {} checkpoint {}, but the file is named for job {job_id} pipeline {} checkpoint {}",
-                state.job_id,
-                state.pipeline_id,
-                state.checkpoint_id,
-                name.pipeline_id,
-                name.checkpoint_id
-            ),
-        });
-    }
+    codec::check_name(&state, job_id, name)?;
     Ok((state, integrity))
 }
 
@@ -647,7 +632,7 @@ impl CheckpointStorage for FileStorage {
         layout::validate_pipeline_id(state.pipeline_id)?;
         layout::validate_checkpoint_id(state.checkpoint_id)?;
         let dir = self.job_dir(&state.job_id)?;
-        let data = codec::encode(state, self.options.checksum);
+        let data = codec::encode(state, self.options.checksum)?;
         let mut attempt = 0;
         let path = loop {
             let name = CheckpointFileName {

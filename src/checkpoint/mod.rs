@@ -107,6 +107,9 @@ pub enum CheckpointError {
         /// The first failure.
         first: String,
     },
+    /// A state cannot be encoded (too large for a checkpoint file, or out of memory).
+    #[error(transparent)]
+    Encode(#[from] codec::EncodeError),
     /// The commit rename found its target taken.
     #[error("could not rename {temp} to {target}: the target already exists")]
     RenameFailed {

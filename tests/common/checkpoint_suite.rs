@@ -75,7 +75,7 @@ pub async fn store_and_read_back(f: &CheckpointFixture) {
     assert_eq!((name.pipeline_id, name.checkpoint_id), (1, 7));
     assert!(name.random < 1000);
     let bytes = f.fs.read(&path).await.unwrap();
-    let java = codec::encode(&state("1001", 1, 7), false);
+    let java = codec::encode(&state("1001", 1, 7), false).unwrap();
     assert!(
         bytes.starts_with(&java),
         "file starts with Java's exact encoding"
@@ -242,9 +242,13 @@ pub async fn java_written_files_read(f: &CheckpointFixture) {
         checkpoint_id: 7,
     };
     let path = f.job_dir("1007").join(&name.file_name()).unwrap();
-    f.fs.write(&path, codec::encode(&state("1007", 1, 7), false), false)
-        .await
-        .unwrap();
+    f.fs.write(
+        &path,
+        codec::encode(&state("1007", 1, 7), false).unwrap(),
+        false,
+    )
+    .await
+    .unwrap();
     let restore = s.restore_latest("1007", 1).await.unwrap();
     assert_eq!(restore.state, Some(state("1007", 1, 7)));
     assert_eq!(restore.integrity, Some(Integrity::Absent));
@@ -280,7 +284,7 @@ pub async fn foreign_and_temp_files(f: &CheckpointFixture) {
         .unwrap();
     f.fs.write(
         &mislabeled,
-        codec::encode(&state("1008", 1, 5), true),
+        codec::encode(&state("1008", 1, 5), true).unwrap(),
         false,
     )
     .await
@@ -306,10 +310,18 @@ pub async fn foreign_and_temp_files(f: &CheckpointFixture) {
     assert_eq!(status_of(&foreign), Some(VerifyStatus::Foreign));
     assert_eq!(status_of(&odd), Some(VerifyStatus::Foreign));
     assert_eq!(status_of(&temp), Some(VerifyStatus::Temp));
-    assert!(matches!(
-        status_of(&mislabeled),
-        Some(VerifyStatus::Corrupt { .. })
-    ));
+    // A content/name mismatch says so (it was "truncated or malformed at byte 0").
+    match status_of(&mislabeled) {
+        Some(VerifyStatus::Corrupt { reason }) => {
+            assert!(
+                reason.contains("content is job 1008 pipeline 1 checkpoint 5")
+                    && reason.contains("named for job 1008 pipeline 1 checkpoint 99")
+                    && !reason.contains("malformed"),
+                "{reason}"
+            );
+        }
+        other => panic!("mislabeled file: {other:?}"),
+    }
     assert!(!report.is_clean());
 
     let pruned = s.prune(Some("1008")).await.unwrap();
