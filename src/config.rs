@@ -2,7 +2,7 @@
 //! and validation. Errors name the YAML path and line; unknown keys in the checkpoint block
 //! are warnings, like the Java engine's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::Path as StdPath;
 use std::time::Duration;
@@ -22,18 +22,22 @@ pub const MIN_INTERVAL_MS: u64 = 10;
 pub const DEFAULT_STORAGE_TYPE: &str = "localfile";
 /// Default `storage.max-retained` (Java: 20).
 pub const DEFAULT_MAX_RETAINED: usize = 20;
+/// Largest interval and timeout: the Java engine keeps them in a `long`.
+pub const MAX_INTERVAL_MS: u64 = i64::MAX as u64;
+/// Largest `storage.max-retained`: the Java engine keeps it in an `int`.
+pub const MAX_MAX_RETAINED: u64 = i32::MAX as u64;
 
 /// Why a `seatunnel.yaml` cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The file cannot be read.
-    #[error("{file}: cannot read: {source}")]
+    /// The file cannot be read (missing, not a regular file, too large, not UTF-8).
+    #[error("{file}: {source}")]
     Read {
         /// The file.
         file: String,
-        /// The I/O error.
+        /// Why.
         #[source]
-        source: std::io::Error,
+        source: crate::conf::ReadFileError,
     },
     /// Invalid YAML or a value of the wrong type or range.
     #[error("{file}: {path}: {message}")]
@@ -115,21 +119,25 @@ fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error
 }
 
 #[derive(Deserialize, Default)]
+#[serde(expecting = "a mapping with the key seatunnel")]
 struct RawRoot {
     seatunnel: Option<RawSeatunnel>,
 }
 
 #[derive(Deserialize, Default)]
+#[serde(expecting = "a mapping with the key engine")]
 struct RawSeatunnel {
     engine: Option<RawEngine>,
 }
 
 #[derive(Deserialize, Default)]
+#[serde(expecting = "a mapping with the key checkpoint")]
 struct RawEngine {
     checkpoint: Option<RawCheckpoint>,
 }
 
 #[derive(Deserialize, Default)]
+#[serde(expecting = "a mapping of checkpoint settings (interval, timeout, storage)")]
 struct RawCheckpoint {
     #[serde(default, deserialize_with = "millis")]
     interval: Option<u64>,
@@ -139,51 +147,107 @@ struct RawCheckpoint {
 }
 
 #[derive(Deserialize, Default)]
+#[serde(expecting = "a mapping of storage settings (type, max-retained, plugin-config)")]
 struct RawStorage {
     #[serde(rename = "type")]
     storage_type: Option<String>,
     #[serde(rename = "max-retained", default, deserialize_with = "max_retained")]
     max_retained: Option<usize>,
     #[serde(rename = "plugin-config")]
-    plugin_config: Option<BTreeMap<String, Option<Scalar>>>,
+    plugin_config: Option<PluginMap>,
 }
 
-/// A plugin-config value: any YAML scalar, kept as text.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Scalar {
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Text(String),
-}
+/// `plugin-config`: a flat mapping of keys to scalar values (or no value).
+struct PluginMap(BTreeMap<String, Option<Scalar>>);
 
-impl Scalar {
-    fn into_text(self) -> String {
-        match self {
-            Scalar::Bool(b) => b.to_string(),
-            Scalar::Int(i) => i.to_string(),
-            Scalar::Float(f) => f.to_string(),
-            Scalar::Text(s) => s,
+impl<'de> Deserialize<'de> for PluginMap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct MapVisitor;
+        impl<'de> de::Visitor<'de> for MapVisitor {
+            type Value = PluginMap;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping of plugin-config keys to values")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<PluginMap, E> {
+                Ok(PluginMap(BTreeMap::new()))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<PluginMap, A::Error> {
+                let mut entries = BTreeMap::new();
+                while let Some((key, value)) = map.next_entry::<String, Option<Scalar>>()? {
+                    entries.insert(key, value);
+                }
+                Ok(PluginMap(entries))
+            }
         }
+        d.deserialize_map(MapVisitor)
     }
 }
 
-/// Accepts a whole number of at least `min` (or nothing); errors carry the value's position.
-struct AtLeast {
+/// A plugin-config value: any YAML scalar, kept as text.
+struct Scalar(String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl de::Visitor<'_> for ScalarVisitor {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a single value (text, number or boolean), not a list or mapping")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_i128<E: de::Error>(self, v: i128) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_u128<E: de::Error>(self, v: u128) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+                Ok(Scalar(v))
+            }
+        }
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// Accepts a whole number from `min` to `max` (or nothing); errors carry the value's position.
+struct InRange {
     min: u64,
+    max: u64,
     key: &'static str,
     why: &'static str,
 }
 
-impl<'de> de::Visitor<'de> for AtLeast {
+impl InRange {
+    fn out_of_range<E: de::Error>(&self, got: impl fmt::Display) -> E {
+        E::custom(format!(
+            "{} must be between {} and {} (got {got}): {}",
+            self.key, self.min, self.max, self.why
+        ))
+    }
+}
+
+impl<'de> de::Visitor<'de> for InRange {
     type Value = Option<u64>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "a whole number of at least {} for {}",
-            self.min, self.key
+            "a whole number between {} and {} for {}",
+            self.min, self.max, self.key
         )
     }
 
@@ -196,42 +260,53 @@ impl<'de> de::Visitor<'de> for AtLeast {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_i64(self)
+        // `any`, not `i64`: numbers beyond i64 then reach visit_u128 and get the range message.
+        d.deserialize_any(self)
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        if v >= self.min {
+        if (self.min..=self.max).contains(&v) {
             Ok(Some(v))
         } else {
-            Err(E::custom(format!(
-                "{} must be at least {} (got {v}): {}",
-                self.key, self.min, self.why
-            )))
+            Err(self.out_of_range(v))
         }
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
         match u64::try_from(v) {
             Ok(v) => self.visit_u64(v),
-            Err(_) => Err(E::custom(format!(
-                "{} must be at least {} (got {v}): {}",
-                self.key, self.min, self.why
-            ))),
+            Err(_) => Err(self.out_of_range(v)),
+        }
+    }
+
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Self::Value, E> {
+        match u64::try_from(v) {
+            Ok(v) => self.visit_u64(v),
+            Err(_) => Err(self.out_of_range(v)),
+        }
+    }
+
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Self::Value, E> {
+        match u64::try_from(v) {
+            Ok(v) => self.visit_u64(v),
+            Err(_) => Err(self.out_of_range(v)),
         }
     }
 }
 
 fn millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    d.deserialize_option(AtLeast {
+    d.deserialize_option(InRange {
         min: MIN_INTERVAL_MS,
+        max: MAX_INTERVAL_MS,
         key: "interval and timeout",
         why: "milliseconds, the Java engine's minimum is 10",
     })
 }
 
 fn max_retained<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
-    let value = d.deserialize_option(AtLeast {
+    let value = d.deserialize_option(InRange {
         min: 1,
+        max: MAX_MAX_RETAINED,
         key: "max-retained",
         why: "it is how many checkpoints per pipeline are kept",
     })?;
@@ -241,9 +316,179 @@ fn max_retained<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Err
         .map_err(de::Error::custom)
 }
 
-/// Loads a `seatunnel.yaml` file.
+/// Walks a whole YAML document and fails on the first mapping that has a key twice (YAML
+/// forbids it; serde would keep the last value or report an internal field name).
+struct NoDuplicateKeys;
+
+impl<'de> Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoDuplicateKeys)
+    }
+}
+
+/// Reads one mapping key and fails when `seen` has it already. The check runs inside the
+/// key's own deserialization so that the error carries the duplicate's line, not the mapping's.
+struct UniqueKey<'a>(&'a mut HashSet<String>);
+
+impl UniqueKey<'_> {
+    fn check<E: de::Error>(self, key: String) -> Result<(), E> {
+        if self.0.contains(&key) {
+            return Err(E::custom(format!(
+                "duplicate key {key:?}: a key may appear only once in a mapping"
+            )));
+        }
+        self.0.insert(key);
+        Ok(())
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for UniqueKey<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> de::Visitor<'de> for UniqueKey<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a mapping key")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.check(v.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.check(v.to_string())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.check(v.to_string())
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<(), E> {
+        self.check(v.to_string())
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<(), E> {
+        self.check(v.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.check(v.to_string())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.check(v.to_string())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.check("~".to_string())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.check("~".to_string())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    // Complex keys (lists, mappings, tagged values) are only checked inside.
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        NoDuplicateKeys.visit_seq(seq).map(|_| ())
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        NoDuplicateKeys.visit_map(map).map(|_| ())
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
+        NoDuplicateKeys.visit_enum(data).map(|_| ())
+    }
+}
+
+impl<'de> de::Visitor<'de> for NoDuplicateKeys {
+    type Value = NoDuplicateKeys;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a YAML value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_i128<E: de::Error>(self, _: i128) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_u128<E: de::Error>(self, _: u128) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self, E> {
+        Ok(self)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self, D::Error> {
+        NoDuplicateKeys::deserialize(d)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(self)
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self, A::Error> {
+        let mut seen = HashSet::new();
+        while map.next_key_seed(UniqueKey(&mut seen))?.is_some() {
+            map.next_value::<NoDuplicateKeys>()?;
+        }
+        Ok(self)
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Self, A::Error> {
+        // A tagged value (`!tag value`): check the value.
+        let (_, variant) = data.variant::<de::IgnoredAny>()?;
+        de::VariantAccess::newtype_variant::<NoDuplicateKeys>(variant)
+    }
+}
+
+/// Turns a YAML error into [`ConfigError::Invalid`] with the YAML path once (serde_yaml_ng
+/// starts its messages with its own copy of the path).
+fn invalid(source: &str, e: serde_path_to_error::Error<serde_yaml_ng::Error>) -> ConfigError {
+    let path = e.path().to_string();
+    let mut message = e.into_inner().to_string();
+    if path != "." {
+        // The YAML library's path may stop at an ancestor (e.g. for a bad map value).
+        let ends = path
+            .char_indices()
+            .filter(|(_, c)| *c == '.' || *c == '[')
+            .map(|(i, _)| i)
+            .chain([path.len()]);
+        let mut prefixes: Vec<&str> = ends.filter_map(|i| path.get(..i)).collect();
+        prefixes.reverse();
+        if let Some(rest) = prefixes
+            .iter()
+            .find_map(|p| message.strip_prefix(&format!("{p}: ")))
+        {
+            message = rest.to_string();
+        }
+    }
+    ConfigError::Invalid {
+        file: source.to_string(),
+        path: if path == "." {
+            "(document)".to_string()
+        } else {
+            path
+        },
+        message,
+    }
+}
+
+/// Loads a `seatunnel.yaml` file: a regular file of at most
+/// [`MAX_CONFIG_FILE_BYTES`](crate::conf::MAX_CONFIG_FILE_BYTES).
 pub fn load_file(file: &StdPath) -> Result<LoadedConfig, ConfigError> {
-    let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+    let text = crate::conf::read_config_file(file).map_err(|source| ConfigError::Read {
         file: file.display().to_string(),
         source,
     })?;
@@ -256,6 +501,10 @@ pub fn parse(text: &str, source: &str) -> Result<LoadedConfig, ConfigError> {
     let raw: RawRoot = if text.trim().is_empty() {
         RawRoot::default()
     } else {
+        serde_path_to_error::deserialize::<_, NoDuplicateKeys>(
+            serde_yaml_ng::Deserializer::from_str(text),
+        )
+        .map_err(|e| invalid(source, e))?;
         let deserializer = serde_yaml_ng::Deserializer::from_str(text);
         let mut unknown = Vec::new();
         // Option layers show up as `?` segments; drop them to get the YAML path.
@@ -269,18 +518,8 @@ pub fn parse(text: &str, source: &str) -> Result<LoadedConfig, ConfigError> {
             );
         };
         let ignoring = serde_ignored::Deserializer::new(deserializer, &mut record);
-        let parsed: Option<RawRoot> = serde_path_to_error::deserialize(ignoring).map_err(|e| {
-            let path = e.path().to_string();
-            ConfigError::Invalid {
-                file: source.to_string(),
-                path: if path == "." {
-                    "(document)".to_string()
-                } else {
-                    path
-                },
-                message: e.into_inner().to_string(),
-            }
-        })?;
+        let parsed: Option<RawRoot> =
+            serde_path_to_error::deserialize(ignoring).map_err(|e| invalid(source, e))?;
         for path in unknown {
             if path.starts_with("seatunnel.engine.checkpoint") {
                 warnings.push(format!("{source}: unknown key {path} ignored"));
@@ -295,10 +534,10 @@ pub fn parse(text: &str, source: &str) -> Result<LoadedConfig, ConfigError> {
         .unwrap_or_default();
     let storage = checkpoint.storage.unwrap_or_default();
     let mut plugin_config = BTreeMap::new();
-    for (key, value) in storage.plugin_config.unwrap_or_default() {
+    for (key, value) in storage.plugin_config.map(|m| m.0).unwrap_or_default() {
         match value {
-            Some(v) => {
-                plugin_config.insert(key, v.into_text());
+            Some(Scalar(v)) => {
+                plugin_config.insert(key, v);
             }
             None if key == "namespace" => {}
             None => warnings.push(format!(
@@ -382,6 +621,104 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("line")
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_anywhere_are_errors_with_the_duplicates_line() {
+        for (yaml, key, line) in [
+            ("a: 1\na: 2\n", "\"a\"", "line 2"),
+            ("seatunnel:\n  x:\n    - {k: 1, k: 2}\n", "\"k\"", "line 3"),
+            (
+                "seatunnel:\n  engine:\n    checkpoint:\n      storage:\n        plugin-config:\n          k: 1\n          'k': 2\n",
+                "\"k\"",
+                "line 7",
+            ),
+            ("1: a\n1: b\n", "\"1\"", "line 2"),
+        ] {
+            let err = parse(yaml, "d.yaml").unwrap_err().to_string();
+            assert!(
+                err.contains("duplicate key") && err.contains(key) && err.contains(line),
+                "{yaml}: {err}"
+            );
+        }
+        // The same key in different mappings is fine.
+        parse("a:\n  k: 1\nb:\n  k: 1\n", "ok.yaml").unwrap();
+    }
+
+    #[test]
+    fn numbers_out_of_range_say_the_range_and_types_use_plain_words() {
+        let storage = |body: &str| {
+            format!("seatunnel:\n  engine:\n    checkpoint:\n      storage:\n        {body}\n")
+        };
+        for (yaml, want) in [
+            (
+                storage("max-retained: 99999999999999999999"),
+                "between 1 and 2147483647",
+            ),
+            (storage("max-retained: -1"), "between 1 and 2147483647"),
+            (
+                storage("max-retained: 2147483648"),
+                "between 1 and 2147483647",
+            ),
+            (
+                "seatunnel:\n  engine:\n    checkpoint:\n      interval: 9223372036854775808\n"
+                    .to_string(),
+                "between 10 and 9223372036854775807",
+            ),
+            (
+                storage("plugin-config: [a]"),
+                "a mapping of plugin-config keys",
+            ),
+            (
+                storage("plugin-config: {a: {b: c}}"),
+                "a single value (text, number or boolean)",
+            ),
+            (
+                "seatunnel: [1]\n".to_string(),
+                "a mapping with the key engine",
+            ),
+        ] {
+            let err = parse(&yaml, "n.yaml").unwrap_err().to_string();
+            assert!(err.contains(want), "{yaml}: {err}");
+            for internal in ["Raw", "struct", "untagged", "Scalar", "u128", "i128"] {
+                assert!(!err.contains(internal), "{internal} in {err}");
+            }
+        }
+        let max = storage("max-retained: 2147483647");
+        assert_eq!(
+            parse(&max, "m.yaml")
+                .unwrap()
+                .checkpoint
+                .storage
+                .max_retained,
+            2147483647
+        );
+        // Large numbers in plugin-config stay text for the backend to judge.
+        let big = storage("plugin-config: {fs.s3a.multipart.size: 99999999999999999999}");
+        assert_eq!(
+            parse(&big, "b.yaml")
+                .unwrap()
+                .checkpoint
+                .storage
+                .plugin_config["fs.s3a.multipart.size"],
+            "99999999999999999999"
+        );
+    }
+
+    #[test]
+    fn the_yaml_path_is_printed_once() {
+        let yaml = "seatunnel:\n  engine:\n    checkpoint:\n      storage:\n        plugin-config:\n          a: [1]\n";
+        let err = parse(yaml, "p.yaml").unwrap_err().to_string();
+        assert_eq!(
+            err.matches("seatunnel.engine.checkpoint.storage.plugin-config")
+                .count(),
+            1,
+            "{err}"
+        );
+        assert!(
+            err.starts_with("p.yaml: seatunnel.engine.checkpoint.storage.plugin-config.a: "),
+            "{err}"
         );
     }
 

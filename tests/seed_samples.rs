@@ -100,3 +100,38 @@ fn localfile_sample() {
     assert_eq!(p.storage_type, StorageType::Hdfs);
     assert_eq!(p.default_fs.to_string(), "file:///");
 }
+
+/// Every sample passes the validation every command runs (`StorageSettings::plan`); the only
+/// warnings are about the generic sample's placeholder keys and the comment line of the HDFS
+/// sample.
+#[test]
+fn every_sample_passes_the_storage_validation() {
+    for name in [
+        "generic.yaml",
+        "hdfs-ha.yaml",
+        "hdfs.yaml",
+        "localfile.yaml",
+        "oss.yaml",
+        "s3-instance-profile.yaml",
+        "s3-simple.yaml",
+    ] {
+        let loaded = load(name);
+        let mut settings = loaded.checkpoint.storage.settings();
+        settings.hadoop_conf_dir = None;
+        let plan = settings
+            .plan(&loaded.checkpoint.storage.storage_type)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let unexpected: Vec<&String> = plan
+            .warnings
+            .iter()
+            .filter(|w| !(name == "generic.yaml" && (w.contains(" K1 ") || w.contains(" K2 "))))
+            .collect();
+        assert!(unexpected.is_empty(), "{name}: {unexpected:?}");
+        let unexpected: Vec<&String> = loaded
+            .warnings
+            .iter()
+            .filter(|w| !(name == "hdfs.yaml" && w.contains("// if you used kerberos")))
+            .collect();
+        assert!(unexpected.is_empty(), "{name}: {unexpected:?}");
+    }
+}

@@ -11,7 +11,7 @@ use tracing::warn;
 use super::{
     CheckpointError, CheckpointResult, CheckpointStorage, FileStorage, FileStorageOptions,
 };
-use crate::conf::{ConfError, Configuration, PluginConfig};
+use crate::conf::{ConfError, Configuration, PluginConfig, check_plugin_keys, resolve_namespace};
 use crate::fs::{FileSystemRegistry, Path};
 
 /// Namespace of the legacy `localfile` storage when none is configured (as in Java on Linux).
@@ -46,6 +46,28 @@ impl StorageSettings {
         }
     }
 
+    /// Validates the settings of the `hdfs` (general) or `localfile` storage without
+    /// contacting the storage: the storage options, the plugin-config mapping (site files
+    /// included), the namespace, the values of ckpt's own keys and the plugin-config key
+    /// names. Opening the storage goes through this function too, so a configuration that
+    /// passes here fails later only for reasons of the file system itself (an unreachable
+    /// server, bad credentials, a backend-specific key).
+    pub fn plan(&self, identifier: &str) -> CheckpointResult<FileStoragePlan> {
+        match identifier {
+            "hdfs" => HdfsStorageFactory.plan(self),
+            "localfile" => LocalFileStorageFactory.plan(self),
+            other => {
+                CheckpointStorageRegistry::with_builtins().factory(other)?;
+                Err(ConfError::invalid(
+                    "seatunnel.engine.checkpoint.storage.type",
+                    other,
+                    "only the file-based storage types hdfs and localfile have these settings",
+                )
+                .into())
+            }
+        }
+    }
+
     fn file_storage_options(&self) -> Result<FileStorageOptions, ConfError> {
         if self.max_retained == 0 {
             return Err(ConfError::invalid(
@@ -66,6 +88,47 @@ impl StorageSettings {
             )?,
         })
     }
+}
+
+/// A validated file-based storage configuration, built by [`StorageSettings::plan`]: what
+/// `ckpt config check` shows and what [`FileStoragePlan::open`] builds the storage from.
+#[derive(Debug, Clone)]
+pub struct FileStoragePlan {
+    /// The storage type: `hdfs` (the general storage) or `localfile`.
+    pub identifier: &'static str,
+    /// Retention, checksum and temporary-file grace.
+    pub options: FileStorageOptions,
+    /// Root of the file system (`file:///`, `hdfs://ns`, `s3a://bucket`...).
+    pub root: Path,
+    /// The namespace directory, fully qualified.
+    pub namespace: Path,
+    /// The Hadoop configuration the file system is built with (print it redacted).
+    pub hadoop: Configuration,
+    /// The plugin-config mapping of the general storage (`None` for `localfile`).
+    pub plugin: Option<PluginConfig>,
+    /// Misspelt or ignored keys and other things worth telling the user.
+    pub warnings: Vec<String>,
+}
+
+impl FileStoragePlan {
+    /// Builds the storage: creates the file system (the first step that may contact it).
+    pub async fn open(&self, filesystems: &FileSystemRegistry) -> CheckpointResult<FileStorage> {
+        let fs = filesystems.get(&self.root, &self.hadoop).await?;
+        Ok(FileStorage::new(
+            fs,
+            self.namespace.clone(),
+            self.options.clone(),
+        ))
+    }
+}
+
+/// Checks the values of ckpt's own keys that the file systems read when they are built, so that
+/// a bad value fails validation rather than only the first command that reaches the backend.
+fn check_ckpt_values(conf: &Configuration) -> Result<(), ConfError> {
+    crate::fs::retry::RetryPolicy::from_conf(conf)?;
+    #[cfg(feature = "hdfs")]
+    conf.get_size(crate::fs::hdfs::REPLAY_BUFFER_KEY, 0)?;
+    Ok(())
 }
 
 /// Builds a checkpoint storage; registered by its identifier (`storage.type` in seatunnel.yaml).
@@ -92,17 +155,28 @@ impl HdfsStorageFactory {
         &self,
         settings: &StorageSettings,
     ) -> CheckpointResult<FileStorage> {
+        let plan = self.plan(settings)?;
+        for warning in &plan.warnings {
+            warn!("{warning}");
+        }
+        plan.open(&settings.filesystems).await
+    }
+
+    /// Validates the settings (see [`StorageSettings::plan`]).
+    pub fn plan(&self, settings: &StorageSettings) -> CheckpointResult<FileStoragePlan> {
         let options = settings.file_storage_options()?;
         let plugin =
             PluginConfig::load(&settings.plugin_config, settings.hadoop_conf_dir.as_deref())?;
-        for warning in &plugin.warnings {
-            warn!("{warning}");
-        }
-        let fs = settings
-            .filesystems
-            .get(&plugin.default_fs, &plugin.hadoop)
-            .await?;
-        Ok(FileStorage::new(fs, plugin.namespace, options))
+        check_ckpt_values(&plugin.hadoop)?;
+        Ok(FileStoragePlan {
+            identifier: "hdfs",
+            options,
+            root: plugin.default_fs.clone(),
+            namespace: plugin.namespace.clone(),
+            hadoop: plugin.hadoop.clone(),
+            warnings: plugin.warnings.clone(),
+            plugin: Some(plugin),
+        })
     }
 }
 
@@ -131,30 +205,33 @@ impl LocalFileStorageFactory {
         &self,
         settings: &StorageSettings,
     ) -> CheckpointResult<FileStorage> {
-        let options = settings.file_storage_options()?;
-        let text = settings
-            .plugin_config
-            .get("namespace")
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
-            .unwrap_or(LOCALFILE_DEFAULT_NAMESPACE);
-        let root = Path::parse("file:///")?;
-        let namespace = Path::parse(text)
-            .map_err(|e| ConfError::invalid("namespace", text, e.to_string()))?
-            .qualify(&root);
-        if namespace.scheme() != Some("file") {
-            return Err(ConfError::invalid(
-                "namespace",
-                text,
-                "the localfile storage takes a local directory",
-            )
-            .into());
+        let plan = self.plan(settings)?;
+        for warning in &plan.warnings {
+            warn!("{warning}");
         }
-        let fs = settings
-            .filesystems
-            .get(&root, &Configuration::new())
-            .await?;
-        Ok(FileStorage::new(fs, namespace, options))
+        plan.open(&settings.filesystems).await
+    }
+
+    /// Validates the settings (see [`StorageSettings::plan`]).
+    pub fn plan(&self, settings: &StorageSettings) -> CheckpointResult<FileStoragePlan> {
+        let options = settings.file_storage_options()?;
+        let plugin = &settings.plugin_config;
+        let warnings = check_plugin_keys(
+            plugin.keys().map(String::as_str),
+            "the localfile storage ignores it",
+        )?;
+        check_ckpt_values(&Configuration::from_pairs(plugin.clone()))?;
+        let root = Path::parse("file:///")?;
+        let namespace = resolve_namespace(plugin, LOCALFILE_DEFAULT_NAMESPACE, &root)?;
+        Ok(FileStoragePlan {
+            identifier: "localfile",
+            options,
+            root,
+            namespace,
+            hadoop: Configuration::new(),
+            plugin: None,
+            warnings,
+        })
     }
 }
 

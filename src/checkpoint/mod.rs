@@ -17,8 +17,9 @@ use crate::conf::ConfError;
 use crate::fs::FsError;
 
 pub use factory::{
-    CHECKSUM_KEY, CheckpointStorageFactory, CheckpointStorageRegistry, HdfsStorageFactory,
-    LOCALFILE_DEFAULT_NAMESPACE, LocalFileStorageFactory, StorageSettings, TEMP_GRACE_KEY,
+    CHECKSUM_KEY, CheckpointStorageFactory, CheckpointStorageRegistry, FileStoragePlan,
+    HdfsStorageFactory, LOCALFILE_DEFAULT_NAMESPACE, LocalFileStorageFactory, StorageSettings,
+    TEMP_GRACE_KEY,
 };
 pub use file_storage::{
     CheckpointEntry, CommitProtocol, FileStorage, FileStorageOptions, PruneReport, Restore,

@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use ckpt::checkpoint::layout::{self, CheckpointFileName};
 use ckpt::checkpoint::{CheckpointStorage, FileStorage, PipelineState, Restore, VerifyStatus};
-use ckpt::conf::PluginConfig;
 
 use super::output::{size, table, time_of};
 use super::{Cli, Command, ConfigAction, Failure, Output, bench, demo, load_config, open_storage};
@@ -454,28 +453,30 @@ fn config_check(
     source: &str,
     out: Output,
 ) -> Result<u8, Failure> {
-    let storage = &loaded.checkpoint.storage;
+    // The same validation as every other command (`load_config` ran it already; it is pure).
+    let plan = super::plan_storage(loaded)?;
     let mut effective = serde_json::json!({
         "source": source,
         "checkpoint": &loaded.checkpoint,
+        "storage_options": {
+            "checksum": plan.options.checksum,
+            "temp_grace_ms": u64::try_from(plan.options.temp_grace.as_millis()).unwrap_or(u64::MAX),
+        },
         "warnings": &loaded.warnings,
     });
-    if storage.storage_type == "hdfs" {
-        let hadoop_conf_dir = std::env::var_os("HADOOP_CONF_DIR").map(std::path::PathBuf::from);
-        let plugin = PluginConfig::load(&storage.plugin_config, hadoop_conf_dir.as_deref())
-            .map_err(|e| Failure::usage(e.to_string()))?;
-        effective["file_system"] = serde_json::json!({
+    effective["file_system"] = match &plan.plugin {
+        Some(plugin) => serde_json::json!({
             "storage_type": plugin.storage_type,
             "default_fs": plugin.default_fs.to_string(),
             "namespace": plugin.namespace_display(),
             "kerberos_principal": plugin.kerberos.as_ref().map(|k| k.principal.clone()),
             "hadoop": plugin.hadoop.redacted(),
-            "warnings": plugin.warnings,
-        });
-    } else if storage.storage_type != "localfile" {
-        ckpt::checkpoint::CheckpointStorageRegistry::with_builtins()
-            .factory(&storage.storage_type)?;
-    }
+        }),
+        None => serde_json::json!({
+            "default_fs": plan.root.to_string(),
+            "namespace": format!("{}/", plan.namespace.to_string().trim_end_matches('/')),
+        }),
+    };
     if out.json {
         out.json(&effective)?;
     } else {

@@ -5,15 +5,13 @@ mod commands;
 mod demo;
 mod output;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use ckpt::checkpoint::{
-    CheckpointError, CheckpointStorageRegistry, FileStorage, HdfsStorageFactory,
-    LocalFileStorageFactory,
-};
+use ckpt::checkpoint::{CheckpointError, FileStorage, FileStoragePlan};
 use ckpt::config::{self, LoadedConfig};
 
 pub use output::Output;
@@ -217,35 +215,72 @@ pub fn embedded_default_yaml(home: &std::path::Path) -> String {
     )
 }
 
-/// Loads the configuration named by `--config`, or the embedded default.
+/// Loads the configuration named by `--config`, or the embedded default, and validates its
+/// storage settings with [`plan_storage`], so every command (`config check` included)
+/// accepts and rejects the same configurations; the storage's warnings (e.g. misspelt keys)
+/// are added to the configuration's.
 pub fn load_config(cli: &Cli) -> Result<(LoadedConfig, String), Failure> {
-    match &cli.config {
-        Some(file) => Ok((config::load_file(file)?, file.display().to_string())),
+    let (mut loaded, source) = match &cli.config {
+        Some(file) => (config::load_file(file)?, file.display().to_string()),
         None => {
             let source = "<embedded default>".to_string();
             let yaml = embedded_default_yaml(&default_home());
-            Ok((config::parse(&yaml, &source)?, source))
+            (config::parse(&yaml, &source)?, source)
         }
-    }
+    };
+    let plan = plan_storage(&loaded)?;
+    loaded.warnings.extend(plan.warnings);
+    Ok((loaded, source))
+}
+
+/// Validates the storage settings of the configuration without contacting the storage: the
+/// one validation behind `config check` and [`open_storage`].
+pub fn plan_storage(loaded: &LoadedConfig) -> Result<FileStoragePlan, Failure> {
+    let storage = &loaded.checkpoint.storage;
+    Ok(storage.settings().plan(&storage.storage_type)?)
 }
 
 /// Builds the file storage the configuration names.
 pub async fn open_storage(loaded: &LoadedConfig) -> Result<FileStorage, Failure> {
-    let storage = &loaded.checkpoint.storage;
-    let settings = storage.settings();
-    match storage.storage_type.as_str() {
-        "hdfs" => Ok(HdfsStorageFactory.create_file_storage(&settings).await?),
-        "localfile" => Ok(LocalFileStorageFactory
-            .create_file_storage(&settings)
-            .await?),
-        other => {
-            let registry = CheckpointStorageRegistry::with_builtins();
-            registry.factory(other)?;
-            Err(Failure::usage(format!(
-                "storage type {other:?} is not file-based; the ckpt command works with hdfs and localfile"
-            )))
-        }
+    let plan = plan_storage(loaded)?;
+    let settings = loaded.checkpoint.storage.settings();
+    Ok(plan.open(&settings.filesystems).await?)
+}
+
+/// Parses the command line. On an error clap prints its message (exit 2); with `--json` among
+/// the arguments the error is also printed on stdout as `{"error": …, "exit_code": …}`, like
+/// every other error. `--help` and `--version` print as usual and exit 0.
+pub fn parse_args() -> Result<Cli, ExitCode> {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    Cli::try_parse_from(&args).map_err(|e| report_parse_error(&e, wants_json(&args)))
+}
+
+/// True when `--json` is among the options (before any `--`, after which it is a value).
+fn wants_json(args: &[OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json")
+}
+
+fn report_parse_error(e: &clap::Error, json: bool) -> ExitCode {
+    let code = e.exit_code();
+    let informational = matches!(
+        e.kind(),
+        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+    );
+    if json && !informational && code != 0 {
+        let rendered = e.render().to_string();
+        let message = rendered.trim();
+        let message = message.strip_prefix("error: ").unwrap_or(message);
+        let out = Output {
+            json: true,
+            quiet: false,
+        };
+        let _ = out.json(&serde_json::json!({ "error": message, "exit_code": code }));
     }
+    let _ = e.print();
+    ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
 
 /// Runs the command line; returns the process exit code.

@@ -1,6 +1,8 @@
 //! Hadoop-style configuration: a string map with typed getters, site-file loading, the
 //! SeaTunnel plugin-config mapping and redaction of secrets.
 
+mod file;
+mod keys;
 mod plugin;
 mod redact;
 mod site;
@@ -10,9 +12,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+pub use file::{MAX_CONFIG_FILE_BYTES, ReadFileError, read_config_file};
+pub use keys::{CKPT_KEYS, check_plugin_keys, closest_key};
 pub use plugin::{
     DEFAULT_NAMESPACE, HADOOP_KEY_PREFIX, KERBEROS_KEYTAB_KEY, KERBEROS_PRINCIPAL_KEY,
-    KerberosLogin, PluginConfig, StorageType,
+    KerberosLogin, PluginConfig, StorageType, resolve_namespace,
 };
 pub use redact::{REDACTED, is_secret_key, redact_value};
 pub use site::{load_site_file, load_site_files, parse_site_xml};
@@ -39,6 +43,20 @@ pub enum ConfError {
         /// Why it is invalid and what is expected.
         reason: String,
     },
+    /// A key of ckpt's own `ckpt.*` family that ckpt does not know: most likely a typo, which
+    /// would otherwise be ignored silently.
+    #[error(
+        "unknown configuration key {key}{}: keys starting with ckpt. are ckpt's own, and the known ones are {known}",
+        closest.as_ref().map(|c| format!(" (did you mean {c}?)")).unwrap_or_default()
+    )]
+    UnknownKey {
+        /// The key as written.
+        key: String,
+        /// The known key closest to it, if any is close.
+        closest: Option<String>,
+        /// The known keys of the family, comma-separated.
+        known: String,
+    },
     /// A site file could not be read or parsed.
     #[error("{file}: {reason}")]
     File {
@@ -50,6 +68,16 @@ pub enum ConfError {
 }
 
 impl ConfError {
+    /// The key (or, for [`ConfError::File`], the file) the error is about.
+    pub fn subject(&self) -> &str {
+        match self {
+            ConfError::Missing { key, .. }
+            | ConfError::Invalid { key, .. }
+            | ConfError::UnknownKey { key, .. } => key,
+            ConfError::File { file, .. } => file,
+        }
+    }
+
     /// Builds [`ConfError::Invalid`], redacting the value when the key names a secret.
     pub fn invalid(key: &str, value: &str, reason: impl Into<String>) -> Self {
         ConfError::Invalid {

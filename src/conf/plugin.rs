@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+use super::keys::{PLUGIN_KEYS, check_plugin_keys};
 use super::{ConfError, Configuration, load_site_file, load_site_files};
 use crate::fs::Path;
 
@@ -17,19 +18,6 @@ pub const KERBEROS_PRINCIPAL_KEY: &str = "ckpt.kerberos.principal";
 pub const KERBEROS_KEYTAB_KEY: &str = "ckpt.kerberos.keytab";
 /// The namespace used when plugin-config sets none (Java's default).
 pub const DEFAULT_NAMESPACE: &str = "/seatunnel/checkpoint/";
-
-/// Plugin-config keys consumed by the mapping itself (not passed to the file system).
-const PLUGIN_KEYS: &[&str] = &[
-    "namespace",
-    "storage.type",
-    "s3.bucket",
-    "oss.bucket",
-    "kerberosPrincipal",
-    "kerberosKeytabFilePath",
-    "kerberosKeytab",
-    "hdfs_site_path",
-    "disable.cache",
-];
 
 /// Which file system the general (`hdfs`) checkpoint storage writes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -126,7 +114,10 @@ impl PluginConfig {
         site: &Configuration,
     ) -> Result<PluginConfig, ConfError> {
         let storage_type = storage_type_of(plugin)?;
-        let mut warnings = Vec::new();
+        let mut warnings = check_plugin_keys(
+            plugin.keys().map(String::as_str),
+            "it is passed to the file system as a Hadoop key",
+        )?;
         let mut hadoop = site.clone();
         for (key, value) in plugin {
             if let Some(stripped) = key.strip_prefix(HADOOP_KEY_PREFIX) {
@@ -172,19 +163,7 @@ impl PluginConfig {
         };
         hadoop.set("fs.defaultFS", default_fs.to_string());
 
-        let namespace_text = get("namespace").unwrap_or(DEFAULT_NAMESPACE);
-        let namespace = Path::parse(namespace_text)
-            .map_err(|e| ConfError::invalid("namespace", namespace_text, e.to_string()))?
-            .qualify(&default_fs);
-        if namespace.scheme() != default_fs.scheme()
-            || namespace.authority() != default_fs.authority()
-        {
-            return Err(ConfError::invalid(
-                "namespace",
-                namespace_text,
-                format!("the namespace must be on the configured file system {default_fs}"),
-            ));
-        }
+        let namespace = resolve_namespace(plugin, DEFAULT_NAMESPACE, &default_fs)?;
 
         let kerberos = kerberos_login(plugin)?;
         match &kerberos {
@@ -213,6 +192,52 @@ impl PluginConfig {
         let s = self.namespace.to_string();
         if s.ends_with('/') { s } else { format!("{s}/") }
     }
+}
+
+/// The `namespace` of plugin-config on the file system `root`: `default` when the key is
+/// absent; an error when it is blank (an explicit `""`), relative (it would silently land at
+/// the root of the file system), or on another file system than `root`.
+pub fn resolve_namespace(
+    plugin: &BTreeMap<String, String>,
+    default: &str,
+    root: &Path,
+) -> Result<Path, ConfError> {
+    let text = match plugin.get("namespace") {
+        None => default,
+        Some(v) if v.trim().is_empty() => {
+            return Err(ConfError::invalid(
+                "namespace",
+                v,
+                format!(
+                    "the namespace is empty; give a directory, or remove the key (or leave it without a value) for the default {default}"
+                ),
+            ));
+        }
+        Some(v) => v.trim(),
+    };
+    let path =
+        Path::parse(text).map_err(|e| ConfError::invalid("namespace", text, e.to_string()))?;
+    if path.scheme().is_none() && !path.is_absolute() {
+        return Err(ConfError::invalid(
+            "namespace",
+            text,
+            format!(
+                "a relative namespace is not allowed (it would silently start at the root of {root}); give an absolute path (starting with /) or a full URI such as {}",
+                root.join(text)
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|_| format!("{root}seatunnel/checkpoint/"))
+            ),
+        ));
+    }
+    let namespace = path.qualify(root);
+    if namespace.scheme() != root.scheme() || namespace.authority() != root.authority() {
+        return Err(ConfError::invalid(
+            "namespace",
+            text,
+            format!("the namespace must be on the configured file system {root}"),
+        ));
+    }
+    Ok(namespace)
 }
 
 fn plugin_value<'a>(plugin: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str> {
@@ -389,6 +414,50 @@ mod tests {
         assert!(
             PluginConfig::from_map(&map(&[("namespace", "/a/../../b")]), &Configuration::new())
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn relative_or_empty_namespaces_are_errors() {
+        for (namespace, needle) in [
+            ("relative/ns", "absolute path"),
+            ("ns", "file:///ns"),
+            ("", "empty"),
+            ("   ", "empty"),
+        ] {
+            let err =
+                PluginConfig::from_map(&map(&[("namespace", namespace)]), &Configuration::new())
+                    .unwrap_err()
+                    .to_string();
+            assert!(
+                err.contains("namespace") && err.contains(needle),
+                "{namespace:?}: {err}"
+            );
+        }
+        let uri = PluginConfig::from_map(
+            &map(&[("namespace", "file:///abs/ns")]),
+            &Configuration::new(),
+        )
+        .unwrap();
+        assert_eq!(uri.namespace_display(), "file:///abs/ns/");
+    }
+
+    #[test]
+    fn misspelt_keys_warn_and_unknown_ckpt_keys_fail() {
+        let pc = PluginConfig::from_map(
+            &map(&[("namepsace", "/x"), ("dfs.replication", "2")]),
+            &Configuration::new(),
+        )
+        .unwrap();
+        assert_eq!(pc.warnings.len(), 1, "{:?}", pc.warnings);
+        assert!(pc.warnings[0].contains("did you mean namespace?"));
+        assert_eq!(pc.namespace_display(), "file:///seatunnel/checkpoint/");
+        let err =
+            PluginConfig::from_map(&map(&[("ckpt.temp-gracee", "1s")]), &Configuration::new())
+                .unwrap_err();
+        assert!(
+            matches!(err, ConfError::UnknownKey { ref closest, .. } if closest.as_deref() == Some("ckpt.temp-grace")),
+            "{err}"
         );
     }
 

@@ -5,6 +5,7 @@ use std::path::Path as StdPath;
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
+use super::file::read_config_file;
 use super::{ConfError, Configuration};
 use crate::xml_entity::resolve_entity;
 
@@ -87,12 +88,13 @@ fn append_text(
     slot.get_or_insert_with(String::new).push_str(text);
 }
 
-/// Reads and parses one site file.
+/// Reads and parses one site file: a regular file of at most
+/// [`MAX_CONFIG_FILE_BYTES`](super::MAX_CONFIG_FILE_BYTES).
 pub fn load_site_file(file: &StdPath) -> Result<Configuration, ConfError> {
     let shown = file.display().to_string();
-    let xml = std::fs::read_to_string(file).map_err(|e| ConfError::File {
+    let xml = read_config_file(file).map_err(|e| ConfError::File {
         file: shown.clone(),
-        reason: format!("cannot read the Hadoop site file: {e}"),
+        reason: format!("cannot use this Hadoop site file: {e}"),
     })?;
     parse_site_xml(&xml, &shown)
 }

@@ -64,10 +64,7 @@ impl FileSystemFactory for HdfsFileSystemFactory {
 
 /// Turns a configuration error into [`FsError::Config`].
 fn conf_error(e: ConfError) -> FsError {
-    let key = match &e {
-        ConfError::Missing { key, .. } | ConfError::Invalid { key, .. } => key.clone(),
-        ConfError::File { file, .. } => file.clone(),
-    };
+    let key = e.subject().to_string();
     FsError::Config {
         key,
         message: e.to_string(),

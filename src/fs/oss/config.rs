@@ -134,11 +134,7 @@ fn conf_err(key: &str, message: impl Into<String>) -> FsError {
 
 impl From<crate::conf::ConfError> for FsError {
     fn from(e: crate::conf::ConfError) -> Self {
-        let key = match &e {
-            crate::conf::ConfError::Missing { key, .. }
-            | crate::conf::ConfError::Invalid { key, .. } => key.clone(),
-            crate::conf::ConfError::File { file, .. } => file.clone(),
-        };
+        let key = e.subject().to_string();
         FsError::Config {
             key,
             message: e.to_string(),

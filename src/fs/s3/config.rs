@@ -254,6 +254,10 @@ fn conf_err(e: ConfError) -> FsError {
             key: file,
             message: reason,
         },
+        e @ ConfError::UnknownKey { .. } => FsError::Config {
+            key: e.subject().to_string(),
+            message: e.to_string(),
+        },
     }
 }
 
