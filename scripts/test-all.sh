@@ -53,7 +53,7 @@ case "$what" in
     hdfs) tests=(--test 'fs_hdfs*' --test 'hdfs_*') ;;
     s3) tests=(--test 'fs_s3*' --test 's3_*') ;;
     oss) tests=(--test 'fs_oss*' --test 'oss_*') ;;
-    local) tests=(--lib --test fs_local --test fs_viewfs --test checkpoint_local --test cli --test seed_samples) ;;
+    local) tests=(--lib --test fs_local --test fs_viewfs --test checkpoint_local --test cli --test config_validation --test seed_samples) ;;
     *) echo "unknown suite $what (all, hdfs, s3, oss, local)" >&2; exit 2 ;;
 esac
 log "cargo test --all-features ${tests[*]:-}"
