@@ -481,3 +481,65 @@ fn json_argument_errors_are_json() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty(), "{}", stdout(&out));
 }
+
+/// The file system's own configuration is part of the one validation: `config check` rejects
+/// what building the file system rejects (nothing here contacts a server).
+#[test]
+fn config_check_rejects_what_the_file_system_rejects() {
+    let env = Env::new();
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &[
+                "storage.type: s3",
+                "s3.bucket: my-bucket",
+                "fs.s3a.endpoint: http://127.0.0.1:9",
+                "fs.s3a.path.style.access: maybe",
+            ],
+            &["fs.s3a.path.style.access", "maybe"],
+        ),
+        (
+            &[
+                "storage.type: s3",
+                "s3.bucket: my-bucket",
+                "fs.s3a.endpoint: http://127.0.0.1:9",
+                "fs.s3a.multipart.size: huge",
+            ],
+            &["fs.s3a.multipart.size", "huge"],
+        ),
+        (
+            &["storage.type: oss", "oss.bucket: my-bucket"],
+            &["fs.oss.endpoint", "required"],
+        ),
+        (
+            &["storage.type: hdfs", "fs.defaultFS: hdfs://my-nameservice"],
+            &["my-nameservice", "dfs.ha.namenodes.my-nameservice"],
+        ),
+        (
+            &["storage.type: hdfs", "fs.defaultFS: viewfs://cluster1"],
+            &["fs.viewfs.mounttable.cluster1"],
+        ),
+        (
+            &["storage.type: hdfs", "fs.defaultFS: gopher://host/"],
+            &["gopher"],
+        ),
+    ];
+    for (lines, needles) in cases {
+        let config = env.config_of("hdfs", lines);
+        let check = env.run(&config, &["config", "check"]);
+        let err = stderr(&check);
+        assert!(
+            !err.contains("configuration is valid"),
+            "{lines:?}: config check passed: {err}"
+        );
+        assert!(check.status.code() != Some(0), "{lines:?}: {err}");
+        for needle in *needles {
+            assert!(
+                err.contains(needle),
+                "{lines:?}: {needle:?} missing from {err}"
+            );
+        }
+        let jobs = env.run(&config, &["jobs"]);
+        assert_eq!(check.status.code(), jobs.status.code(), "{lines:?}");
+        assert_eq!(error_line(&check), error_line(&jobs), "{lines:?}");
+    }
+}

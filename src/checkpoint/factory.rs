@@ -49,9 +49,11 @@ impl StorageSettings {
     /// Validates the settings of the `hdfs` (general) or `localfile` storage without
     /// contacting the storage: the storage options, the plugin-config mapping (site files
     /// included), the namespace, the values of ckpt's own keys and the plugin-config key
-    /// names. Opening the storage goes through this function too, so a configuration that
-    /// passes here fails later only for reasons of the file system itself (an unreachable
-    /// server, bad credentials, a backend-specific key).
+    /// names, and the file system's own configuration ([`FileSystemRegistry::check`]: the
+    /// scheme, S3/OSS settings, HDFS HA keys, viewfs mount tables). Opening the storage goes
+    /// through this function too, so a configuration that passes here fails later only for
+    /// reasons only the file system can tell: an unreachable server, refused credentials, a
+    /// failed Kerberos login.
     pub fn plan(&self, identifier: &str) -> CheckpointResult<FileStoragePlan> {
         match identifier {
             "hdfs" => HdfsStorageFactory.plan(self),
@@ -124,7 +126,12 @@ impl FileStoragePlan {
 
 /// Checks the values of ckpt's own keys that the file systems read when they are built, so that
 /// a bad value fails validation rather than only the first command that reaches the backend.
+#[cfg_attr(
+    not(any(feature = "hdfs", feature = "s3", feature = "oss")),
+    allow(unused_variables)
+)]
 fn check_ckpt_values(conf: &Configuration) -> Result<(), ConfError> {
+    #[cfg(any(feature = "hdfs", feature = "s3", feature = "oss"))]
     crate::fs::retry::RetryPolicy::from_conf(conf)?;
     #[cfg(feature = "hdfs")]
     conf.get_size(crate::fs::hdfs::REPLAY_BUFFER_KEY, 0)?;
@@ -168,6 +175,9 @@ impl HdfsStorageFactory {
         let plugin =
             PluginConfig::load(&settings.plugin_config, settings.hadoop_conf_dir.as_deref())?;
         check_ckpt_values(&plugin.hadoop)?;
+        settings
+            .filesystems
+            .check(&plugin.default_fs, &plugin.hadoop)?;
         Ok(FileStoragePlan {
             identifier: "hdfs",
             options,

@@ -18,6 +18,19 @@ pub trait FileSystemFactory: Send + Sync {
     /// effective Hadoop configuration `conf`.
     async fn create(&self, root: &Path, conf: &Configuration) -> FsResult<Arc<dyn FileSystem>>;
 
+    /// Checks the configuration for `root` as [`FileSystemFactory::create`] would, without
+    /// contacting anything (no connection, no login), so that `ckpt config check` rejects
+    /// what creating the file system would reject. The default accepts everything.
+    fn check(
+        &self,
+        root: &Path,
+        conf: &Configuration,
+        registry: &FileSystemRegistry,
+    ) -> FsResult<()> {
+        let _ = (root, conf, registry);
+        Ok(())
+    }
+
     /// Like [`FileSystemFactory::create`], for a file system built through `registry`; a
     /// backend that stacks on others (e.g. `viewfs://`) builds them through the same
     /// registry, so user-registered schemes work beneath it too.
@@ -98,19 +111,29 @@ impl FileSystemRegistry {
 
     /// Creates the file system serving `uri`'s scheme and authority.
     pub async fn get(&self, uri: &Path, conf: &Configuration) -> FsResult<Arc<dyn FileSystem>> {
+        self.factory_for(uri)?
+            .create_in(&uri.root(), conf, self)
+            .await
+    }
+
+    /// Checks, without contacting anything, that [`FileSystemRegistry::get`] would accept
+    /// `uri` and `conf` as far as configuration goes (see [`FileSystemFactory::check`]).
+    pub fn check(&self, uri: &Path, conf: &Configuration) -> FsResult<()> {
+        self.factory_for(uri)?.check(&uri.root(), conf, self)
+    }
+
+    fn factory_for(&self, uri: &Path) -> FsResult<&Arc<dyn FileSystemFactory>> {
         let scheme = uri.scheme().ok_or_else(|| FsError::InvalidPath {
             path: uri.to_string(),
             reason: "a file system URI needs a scheme (file://, hdfs://, s3a://, oss://)"
                 .to_string(),
         })?;
-        let factory = self
-            .factories
+        self.factories
             .get(scheme)
             .ok_or_else(|| FsError::UnknownScheme {
                 scheme: scheme.to_string(),
                 known: self.schemes().join(", "),
-            })?;
-        factory.create_in(&uri.root(), conf, self).await
+            })
     }
 }
 

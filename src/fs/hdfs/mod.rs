@@ -30,8 +30,8 @@ use hdfs_native::{Client, ClientBuilder, WriteOptions};
 use crate::conf::{ConfError, Configuration, KERBEROS_PRINCIPAL_KEY};
 use crate::fs::retry::{RetryPolicy, resumable_listing, retry, retry_with_attempt};
 use crate::fs::{
-    Capabilities, DirectoryKind, FileReader, FileStatus, FileSystem, FileSystemFactory, FileWriter,
-    FsError, FsResult, Path,
+    Capabilities, DirectoryKind, FileReader, FileStatus, FileSystem, FileSystemFactory,
+    FileSystemRegistry, FileWriter, FsError, FsResult, Path,
 };
 
 pub use config::{DEFAULT_REPLAY_BUFFER, HdfsTarget, REPLAY_BUFFER_KEY};
@@ -59,6 +59,10 @@ impl FileSystemFactory for HdfsFileSystemFactory {
 
     async fn create(&self, root: &Path, conf: &Configuration) -> FsResult<Arc<dyn FileSystem>> {
         Ok(Arc::new(HdfsFileSystem::connect(root, conf).await?))
+    }
+
+    fn check(&self, root: &Path, conf: &Configuration, _: &FileSystemRegistry) -> FsResult<()> {
+        Checked::from_conf(root, conf).map(|_| ())
     }
 }
 
@@ -91,6 +95,38 @@ async fn with_kerberos(_conf: &Configuration, _builder: ClientBuilder) -> FsResu
     })
 }
 
+/// The configuration of an HDFS file system, validated without contacting anything: what
+/// [`FileSystemFactory::check`] and [`HdfsFileSystem::connect`] both run.
+struct Checked {
+    root: Path,
+    target: HdfsTarget,
+    policy: RetryPolicy,
+    replay_limit: u64,
+}
+
+impl Checked {
+    fn from_conf(root: &Path, conf: &Configuration) -> FsResult<Checked> {
+        let root = root.root();
+        if root.scheme() != Some("hdfs") {
+            return Err(FsError::InvalidPath {
+                path: root.to_string(),
+                reason: "the HDFS backend serves hdfs:// URIs only".to_string(),
+            });
+        }
+        let target = config::resolve_target(&root, conf)?;
+        let policy = RetryPolicy::from_conf(conf).map_err(conf_error)?;
+        let replay_limit = conf
+            .get_size(REPLAY_BUFFER_KEY, DEFAULT_REPLAY_BUFFER)
+            .map_err(conf_error)?;
+        Ok(Checked {
+            root,
+            target,
+            policy,
+            replay_limit,
+        })
+    }
+}
+
 /// An HDFS file system (one NameNode or one HA nameservice).
 #[derive(Clone)]
 pub struct HdfsFileSystem {
@@ -119,18 +155,12 @@ impl HdfsFileSystem {
     /// Validates the configuration (HA keys, retry keys), logs in with Kerberos when asked and
     /// builds the client for `root` (`hdfs://authority`). No NameNode is contacted yet.
     pub async fn connect(root: &Path, conf: &Configuration) -> FsResult<HdfsFileSystem> {
-        let root = root.root();
-        if root.scheme() != Some("hdfs") {
-            return Err(FsError::InvalidPath {
-                path: root.to_string(),
-                reason: "the HDFS backend serves hdfs:// URIs only".to_string(),
-            });
-        }
-        let target = config::resolve_target(&root, conf)?;
-        let policy = RetryPolicy::from_conf(conf).map_err(conf_error)?;
-        let replay_limit = conf
-            .get_size(REPLAY_BUFFER_KEY, DEFAULT_REPLAY_BUFFER)
-            .map_err(conf_error)?;
+        let Checked {
+            root,
+            target,
+            policy,
+            replay_limit,
+        } = Checked::from_conf(root, conf)?;
         let url = format!("hdfs://{}", root.authority().unwrap_or_default());
         let mut builder = ClientBuilder::new()
             .with_url(url.clone())

@@ -43,8 +43,24 @@ impl FileSystemFactory for OssFileSystemFactory {
     }
 
     async fn create(&self, root: &Path, conf: &Configuration) -> FsResult<Arc<dyn FileSystem>> {
+        Ok(Arc::new(Self::build(root, conf)?))
+    }
+
+    fn check(
+        &self,
+        root: &Path,
+        conf: &Configuration,
+        _: &crate::fs::FileSystemRegistry,
+    ) -> FsResult<()> {
+        // Building the client sends no request: the same checks as `create`.
+        Self::build(root, conf).map(|_| ())
+    }
+}
+
+impl OssFileSystemFactory {
+    fn build(root: &Path, conf: &Configuration) -> FsResult<OssFileSystem> {
         let settings = OssSettings::from_conf(root, conf, &|name| std::env::var(name).ok())?;
-        Ok(Arc::new(OssFileSystem::new(settings)?))
+        OssFileSystem::new(settings)
     }
 }
 

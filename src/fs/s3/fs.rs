@@ -44,6 +44,16 @@ impl FileSystemFactory for S3FileSystemFactory {
     async fn create(&self, root: &Path, conf: &Configuration) -> FsResult<Arc<dyn FileSystem>> {
         Ok(Arc::new(S3FileSystem::new(root, conf)?))
     }
+
+    fn check(
+        &self,
+        root: &Path,
+        conf: &Configuration,
+        _: &crate::fs::FileSystemRegistry,
+    ) -> FsResult<()> {
+        // Building the client sends no request: the same checks as `create`.
+        S3FileSystem::new(root, conf).map(|_| ())
+    }
 }
 
 /// One bucket as a Hadoop-style file system.

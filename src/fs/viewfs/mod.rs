@@ -54,6 +54,26 @@ impl FileSystemFactory for ViewFileSystemFactory {
             ViewFileSystem::connect(root, conf, registry).await?,
         ))
     }
+
+    fn check(
+        &self,
+        root: &Path,
+        conf: &Configuration,
+        registry: &FileSystemRegistry,
+    ) -> FsResult<()> {
+        let root = root.root();
+        if root.scheme() != Some(SCHEME) {
+            return Err(FsError::InvalidPath {
+                path: root.to_string(),
+                reason: "the viewfs backend serves viewfs:// URIs only".to_string(),
+            });
+        }
+        let table = MountTable::from_conf(&MountTable::cluster_of(&root, conf), conf)?;
+        for target in table.targets() {
+            registry.check(&target.root(), conf)?;
+        }
+        Ok(())
+    }
 }
 
 /// A mount table over other file systems.
