@@ -237,7 +237,11 @@ pub fn load_config(cli: &Cli) -> Result<(LoadedConfig, String), Failure> {
 /// one validation behind `config check` and [`open_storage`].
 pub fn plan_storage(loaded: &LoadedConfig) -> Result<FileStoragePlan, Failure> {
     let storage = &loaded.checkpoint.storage;
-    Ok(storage.settings().plan(&storage.storage_type)?)
+    // Nothing is contacted here: every failure is one of configuration (exit 2).
+    storage
+        .settings()
+        .plan(&storage.storage_type)
+        .map_err(|e| Failure::usage(e.to_string()))
 }
 
 /// Builds the file storage the configuration names.

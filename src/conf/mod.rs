@@ -203,7 +203,7 @@ impl Configuration {
             key,
             default,
             parse_size,
-            "expected a size such as 64M, 1G or 1048576",
+            "expected a size such as 64M, 1G or 1048576 (below 16 EiB)",
         )
     }
 
@@ -219,13 +219,18 @@ impl Configuration {
             key,
             default,
             |v| parse_duration(v, bare_unit),
-            "expected a duration such as 500ms, 10s, 2m or 1h",
+            "expected a duration such as 500ms, 10s, 2m or 1h: a whole number from 0 to 4294967295 with an optional unit ns, us, ms, s, m, h or d",
         )
     }
 
     /// An unsigned integer, or `default` when unset.
     pub fn get_u64(&self, key: &str, default: u64) -> Result<u64, ConfError> {
-        self.typed(key, default, |v| v.parse().ok(), "expected a whole number")
+        self.typed(
+            key,
+            default,
+            |v| v.parse().ok(),
+            "expected a whole number from 0 to 18446744073709551615",
+        )
     }
 
     /// A comma-separated list with blanks dropped; empty when unset.
@@ -295,6 +300,15 @@ mod tests {
         assert_eq!(conf.get_list("a.list"), vec!["x", "y"]);
         let err = conf.get_u64("a.bad", 0).unwrap_err().to_string();
         assert!(err.contains("a.bad") && err.contains("ten"), "{err}");
+        let huge =
+            Configuration::from_pairs([("n", "99999999999999999999"), ("d", "99999999999s")]);
+        let err = huge.get_u64("n", 0).unwrap_err().to_string();
+        assert!(err.contains("from 0 to 18446744073709551615"), "{err}");
+        let err = huge
+            .get_duration("d", Duration::from_millis(1), Duration::ZERO)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("from 0 to 4294967295"), "{err}");
         let err = conf
             .get_u64("fs.s3a.secret.key", 0)
             .unwrap_err()
