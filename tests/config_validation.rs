@@ -543,3 +543,30 @@ fn config_check_rejects_what_the_file_system_rejects() {
         assert_eq!(error_line(&check), error_line(&jobs), "{lines:?}");
     }
 }
+
+/// A viewfs mount table is checked through to its targets: a valid table passes `config
+/// check`, a target nameservice without its HA keys fails it, as building the file system
+/// would.
+#[test]
+fn viewfs_targets_are_checked_too() {
+    let env = Env::new();
+    let base = [
+        "storage.type: hdfs",
+        "fs.defaultFS: viewfs://c1",
+        "namespace: /ckpt/ns",
+    ];
+    let good = [
+        &base[..],
+        &["fs.viewfs.mounttable.c1.link./ckpt: hdfs://nn:8020/ckpt"],
+    ]
+    .concat();
+    let out = env.run(&env.config_of("hdfs", &good), &["config", "check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bad = [
+        &base[..],
+        &["fs.viewfs.mounttable.c1.link./ckpt: hdfs://lost-ns/ckpt"],
+    ]
+    .concat();
+    let out = env.run(&env.config_of("hdfs", &bad), &["config", "check"]);
+    assert_config_error(&out, &["dfs.ha.namenodes.lost-ns"]);
+}
