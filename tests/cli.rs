@@ -342,7 +342,7 @@ fn ids_that_could_escape_are_refused() {
             .assert()
             .code(2)
             .stderr(predicate::str::contains(
-                "expected a non-negative decimal number",
+                "expected a decimal number from 0 to",
             ));
     }
     env.ckpt(&cfg)
@@ -439,4 +439,316 @@ fn bench_reports_store_and_restore() {
         .args(["bench", "--size", "lots"])
         .assert()
         .code(2);
+}
+
+fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// Issue 7, defect 1, as reported: with `max-retained: 1` and the newest file torn, `prune`
+/// deleted the only readable checkpoint.
+#[test]
+fn prune_keeps_the_newest_readable_checkpoint_when_newer_files_are_torn() {
+    let env = Env::new();
+    let cfg = env.config("1", "");
+    env.ckpt(&cfg)
+        .args(["store", "1", "1", "1", "--from", "-"])
+        .write_stdin("state one")
+        .assert()
+        .success();
+    let torn = format!("ns/1/{}-7-1-2.ser", now_millis() + 5);
+    env.write(&torn, b"");
+    let latest = env.json(&cfg, &["latest", "1"]);
+    assert_eq!(latest[0]["checkpoint_id"], 1);
+    let pruned = env.json(&cfg, &["prune", "1"]);
+    assert!(
+        pruned["checkpoints"].as_array().unwrap().is_empty(),
+        "pruned {pruned}"
+    );
+    let latest = env.json(&cfg, &["latest", "1"]);
+    assert_eq!(
+        latest[0]["checkpoint_id"], 1,
+        "still restorable after prune"
+    );
+    assert_eq!(
+        env.job_files("1").len(),
+        2,
+        "the torn file is kept for inspection"
+    );
+    // The next store is readable and newest: now the torn file and checkpoint 1 go.
+    let stored = env.json(&cfg, &["store", "1", "1", "3", "--from", "-"]);
+    assert_eq!(stored["pruned"].as_array().unwrap().len(), 2, "{stored}");
+    assert_eq!(env.json(&cfg, &["latest", "1"])[0]["checkpoint_id"], 3);
+}
+
+/// Issue 7, defect 2, as reported: files dated after the writer's clock made retention delete
+/// the checkpoint just stored, while the store reported Ok.
+#[test]
+fn a_store_is_never_pruned_by_its_own_retention() {
+    let env = Env::new();
+    let cfg = env.config("1", "");
+    // A torn file from a writer whose clock is an hour ahead.
+    let ahead = now_millis() + 3_600_000;
+    env.write(&format!("ns/1/{ahead}-7-1-1.ser"), b"");
+    let stored = env.json(&cfg, &["store", "1", "1", "2", "--from", "-"]);
+    let path = stored["path"].as_str().unwrap();
+    assert!(
+        !stored["pruned"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == path),
+        "the store pruned itself: {stored}"
+    );
+    let file = path.strip_prefix("file://").unwrap();
+    assert!(std::path::Path::new(file).exists(), "{file} is gone");
+    // Named after the newer file, so that restores (which order by the name) choose it.
+    let name = std::path::Path::new(file)
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap();
+    let millis: u64 = name.split('-').next().unwrap().parse().unwrap();
+    assert!(millis > ahead, "{name} sorts before {ahead}");
+    assert_eq!(env.json(&cfg, &["latest", "1"])[0]["checkpoint_id"], 2);
+}
+
+/// Issue 7, defect 4: `show --states-out` into the namespace overwrote a checkpoint.
+#[test]
+fn show_refuses_to_write_states_into_the_namespace() {
+    let env = Env::new();
+    let cfg = env.config("3", "");
+    let stored = env.json(&cfg, &["store", "5", "1", "1", "--from", "-"]);
+    let file = stored["path"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("file://")
+        .unwrap()
+        .to_string();
+    let before = std::fs::read(&file).unwrap();
+    env.ckpt(&cfg)
+        .args(["show", "5", "1", "1", "--states-out"])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("inside the checkpoint namespace"));
+    env.ckpt(&cfg)
+        .args(["show", "5", "1", "1", "--states-out"])
+        .arg(env.path("ns/5/new.bin"))
+        .assert()
+        .code(2);
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        before,
+        "checkpoint untouched"
+    );
+    assert!(!env.path("ns/5/new.bin").exists());
+}
+
+/// Issue 7, defect 6: `delete` reported deletions that did not happen.
+#[test]
+fn delete_reports_only_what_it_deleted() {
+    let env = Env::new();
+    let cfg = env.config("3", "");
+    env.json(&cfg, &["store", "6", "1", "1", "--from", "-"]);
+    env.json(&cfg, &["store", "6", "1", "2", "--from", "-"]);
+    // A missing checkpoint: nothing deleted, exit 1, said so.
+    env.ckpt(&cfg)
+        .args(["delete", "6", "1", "9"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("deleted").not())
+        .stderr(predicate::str::contains("nothing deleted"));
+    // A directory named like a checkpoint is not a checkpoint.
+    std::fs::create_dir_all(env.path("ns/6/1000-1-1-4.ser")).unwrap();
+    env.ckpt(&cfg)
+        .args(["delete", "6", "1", "4"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("nothing deleted"));
+    assert!(env.path("ns/6/1000-1-1-4.ser").is_dir());
+    // Partly present: the deleted file is named, the missing id reported, exit 1.
+    let out = env
+        .ckpt(&cfg)
+        .args(["--json", "delete", "6", "1", "1", "8"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["files"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["not_found"], serde_json::json!([8]));
+    env.ckpt(&cfg)
+        .args(["delete", "6", "1", "2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("deleted file://"));
+    // A missing job.
+    env.ckpt(&cfg)
+        .args(["delete", "77"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no job 77"));
+}
+
+/// Issue 7, defect 7 (last part): a namespace that is a regular file listed "no jobs", exit 0.
+#[test]
+fn a_namespace_that_is_a_file_is_an_error() {
+    let env = Env::new();
+    let cfg = env.config("3", "");
+    env.write("ns", b"not a directory");
+    for args in [&["jobs"][..], &["verify"], &["prune"]] {
+        env.ckpt(&cfg)
+            .args(args)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("is a file, not a directory"));
+    }
+}
+
+/// Issue 7, defect 9: a FIFO named like a checkpoint hung `latest` and `verify` forever.
+#[test]
+fn a_fifo_named_like_a_checkpoint_is_skipped() {
+    let env = Env::new();
+    let cfg = env.config("3", "");
+    env.json(&cfg, &["store", "9", "1", "1", "--from", "-"]);
+    let fifo = env.path(&format!("ns/9/{}-1-1-2.ser", now_millis() + 10));
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let run = |args: &[&str]| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ckpt"))
+            .env("CKPT_HOME", env.path("home"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--json")
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let mut out = String::new();
+                std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
+                return (status.code(), out);
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("ckpt {args:?} hangs on a FIFO");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    let (code, out) = run(&["latest", "9"]);
+    assert_eq!(code, Some(0), "{out}");
+    let latest: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(latest[0]["checkpoint_id"], 1);
+    assert!(
+        latest[0]["skipped"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not a regular file")
+    );
+    let (code, out) = run(&["verify"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("not a regular file"), "{out}");
+}
+
+/// Issue 7, defect 10 (CLI parts): `--json latest` of a job without checkpoints exits 1 like
+/// the table; `verify` ignores `lost+found`; out-of-range ids name the range; an unreadable job
+/// directory is reported and skipped by `jobs`, `verify` and `prune`.
+#[test]
+fn messages_and_exit_codes_agree() {
+    let env = Env::new();
+    let cfg = env.config("3", "");
+    let out = env
+        .ckpt(&cfg)
+        .args(["--json", "latest", "404"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&out.stdout).unwrap(),
+        serde_json::json!([])
+    );
+    env.json(&cfg, &["store", "10", "1", "1", "--from", "-"]);
+    std::fs::create_dir_all(env.path("ns/lost+found")).unwrap();
+    env.ckpt(&cfg).arg("verify").assert().success();
+    env.ckpt(&cfg)
+        .args(["show", "10", "1", "99999999999999999999"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("from 0 to 9223372036854775807"));
+    env.ckpt(&cfg)
+        .args(["latest", "10", "--pipeline", "2147483648"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("from 0 to 2147483647"));
+
+    env.json(&cfg, &["store", "11", "1", "1", "--from", "-"]);
+    env.json(&cfg, &["store", "11", "1", "2", "--from", "-"]);
+    use std::os::unix::fs::PermissionsExt;
+    let locked = env.path("ns/11");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let jobs = env.without_dac_override(&cfg).arg("jobs").output().unwrap();
+    let verify = env
+        .without_dac_override(&cfg)
+        .arg("verify")
+        .output()
+        .unwrap();
+    let prune = env
+        .without_dac_override(&cfg)
+        .arg("prune")
+        .output()
+        .unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for (what, out) in [("jobs", &jobs), ("verify", &verify), ("prune", &prune)] {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{what}: {text}");
+        assert!(
+            text.contains("11") && text.contains("permission denied"),
+            "{what}: {text}"
+        );
+        assert!(
+            !text.contains("Permission denied (os error 13)"),
+            "{what}: {text}"
+        );
+    }
+    assert!(
+        String::from_utf8_lossy(&jobs.stdout).contains("10"),
+        "other jobs still listed"
+    );
+}
+
+impl Env {
+    /// The `ckpt` command subject to file permissions even when the tests run as root (as in
+    /// CI): root's capabilities to bypass them are dropped from the process's bounding set.
+    fn without_dac_override(&self, config: &Path) -> std::process::Command {
+        let mut cmd = if is_root() {
+            let mut c = std::process::Command::new("setpriv");
+            c.args(["--bounding-set", "-dac_override,-dac_read_search"])
+                .arg(env!("CARGO_BIN_EXE_ckpt"));
+            c
+        } else {
+            std::process::Command::new(env!("CARGO_BIN_EXE_ckpt"))
+        };
+        cmd.env("CKPT_HOME", self.path("home"))
+            .arg("--config")
+            .arg(config);
+        cmd
+    }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
 }

@@ -1,8 +1,8 @@
 //! [`FileStorage`]: SeaTunnel-compatible checkpoint storage over any [`FileSystem`].
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -104,6 +104,17 @@ pub struct PruneReport {
     pub checkpoints: Vec<String>,
     /// Leftover temporary files of interrupted stores.
     pub temp_files: Vec<String>,
+    /// Job directories that could not be read (permissions) and were skipped.
+    pub skipped_jobs: Vec<SkippedJob>,
+}
+
+/// A job directory passed over because it cannot be read.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SkippedJob {
+    /// The job.
+    pub job_id: String,
+    /// Why.
+    pub reason: String,
 }
 
 /// The state of one file found by [`FileStorage::verify`].
@@ -122,6 +133,11 @@ pub enum VerifyStatus {
     },
     /// A leftover temporary file.
     Temp,
+    /// A job directory that cannot be read (for example for lack of permission).
+    Unreadable {
+        /// Why.
+        reason: String,
+    },
     /// Something that is not part of the layout.
     Foreign,
 }
@@ -160,6 +176,28 @@ pub struct FileStorage {
     options: FileStorageOptions,
     protocol: CommitProtocol,
     last_millis: AtomicU64,
+    /// Per job and pipeline, the largest `millis` seen in a listing: new names sort after it.
+    newest_seen: Mutex<HashMap<(String, i32), u64>>,
+    /// Paths known to decode (stored or read by this instance), so retention need not read
+    /// them again; trimmed to the current listing on every retention pass.
+    known_readable: Mutex<HashMap<(String, i32), HashSet<String>>>,
+}
+
+/// How often a restore lists the job directory again when a listed file vanished before it
+/// could be read (a concurrent prune); enough for any realistic race, bounded so that a
+/// runaway deleter gives an error instead of a loop.
+const MAX_RELISTINGS: usize = 16;
+
+/// One pass over a listing for a restore.
+enum RestoreAttempt {
+    Done(Restore),
+    /// A listed file was gone: the listing is stale.
+    Vanished(String),
+}
+
+/// Locks a mutex whose data stays consistent even if a holder panicked (plain maps).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl FileStorage {
@@ -176,6 +214,8 @@ impl FileStorage {
             options,
             protocol,
             last_millis: AtomicU64::new(0),
+            newest_seen: Mutex::new(HashMap::new()),
+            known_readable: Mutex::new(HashMap::new()),
         }
     }
 
@@ -204,16 +244,15 @@ impl FileStorage {
         Ok(self.namespace.join(job_id)?)
     }
 
-    /// Wall-clock millis, strictly increasing within this process so that a later store of
-    /// this storage always sorts as newer.
-    fn next_millis(&self) -> u64 {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+    /// Millis for a new file name: the wall clock, but strictly after every name this storage
+    /// made and after `floor` (the newest file seen in the pipeline), so that a later store
+    /// always sorts as newer, also for Java readers, even when another writer's clock is ahead.
+    fn next_millis(&self, floor: Option<u64>) -> u64 {
+        let now = now_millis();
+        let floor = floor.map_or(0, |f| f.saturating_add(1));
         let mut last = self.last_millis.load(Ordering::Relaxed);
         loop {
-            let next = now.max(last + 1);
+            let next = now.max(last.saturating_add(1)).max(floor);
             match self.last_millis.compare_exchange_weak(
                 last,
                 next,
@@ -226,13 +265,28 @@ impl FileStorage {
         }
     }
 
-    /// Ids of the jobs that have a directory in the namespace, ascending.
-    pub async fn list_jobs(&self) -> CheckpointResult<Vec<String>> {
-        let entries = match self.fs.list_status(&self.namespace).await {
-            Ok(entries) => entries,
+    /// The namespace's entries; empty when it does not exist yet, an error when it is a file.
+    async fn namespace_listing(&self) -> CheckpointResult<Vec<FileStatus>> {
+        match self.fs.get_file_status(&self.namespace).await {
+            Ok(status) if !status.is_dir => {
+                return Err(CheckpointError::NamespaceNotADirectory {
+                    path: self.namespace.to_string(),
+                });
+            }
+            Ok(_) => {}
             Err(e) if e.is_not_found() => return Ok(Vec::new()),
             Err(e) => return Err(e.into()),
-        };
+        }
+        match self.fs.list_status(&self.namespace).await {
+            Ok(entries) => Ok(entries),
+            Err(e) if e.is_not_found() => Ok(Vec::new()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Ids of the jobs that have a directory in the namespace, ascending.
+    pub async fn list_jobs(&self) -> CheckpointResult<Vec<String>> {
+        let entries = self.namespace_listing().await?;
         let mut jobs: Vec<String> = entries
             .into_iter()
             .filter(|e| e.is_dir && layout::validate_job_id(e.path.name()).is_ok())
@@ -263,12 +317,27 @@ impl FileStorage {
     ) -> CheckpointResult<(PipelineState, Integrity)> {
         let path = Path::parse(&entry.path)?;
         let data = self.fs.read(&path).await?;
-        decode_checked(&data, &entry.job_id, &entry.name).map_err(|source| {
+        let decoded = decode_checked(&data, &entry.job_id, &entry.name).map_err(|source| {
             CheckpointError::Corrupt {
                 path: entry.path.clone(),
                 source,
             }
-        })
+        })?;
+        self.remember_readable(entry);
+        Ok(decoded)
+    }
+
+    fn remember_readable(&self, entry: &CheckpointEntry) {
+        lock(&self.known_readable)
+            .entry((entry.job_id.clone(), entry.name.pipeline_id))
+            .or_default()
+            .insert(entry.path.clone());
+    }
+
+    fn is_known_readable(&self, entry: &CheckpointEntry) -> bool {
+        lock(&self.known_readable)
+            .get(&(entry.job_id.clone(), entry.name.pipeline_id))
+            .is_some_and(|paths| paths.contains(&entry.path))
     }
 
     /// Restores the newest readable checkpoint of a pipeline. Corrupt or truncated newer files
@@ -281,8 +350,39 @@ impl FileStorage {
         pipeline_id: i32,
     ) -> CheckpointResult<Restore> {
         layout::validate_pipeline_id(pipeline_id)?;
-        let entries = self.list_checkpoints(job_id).await?;
-        self.restore_from(job_id, pipeline_id, &entries).await
+        let mut entries = self.list_checkpoints(job_id).await?;
+        self.restore_relisting(job_id, pipeline_id, &mut entries)
+            .await
+    }
+
+    /// Restores from `entries`; when a listed file vanished before it could be read (pruned
+    /// by a concurrent store), lists again (bounded) instead of falling back past it: newer
+    /// checkpoints than the listing knows of exist then.
+    async fn restore_relisting(
+        &self,
+        job_id: &str,
+        pipeline_id: i32,
+        entries: &mut Vec<CheckpointEntry>,
+    ) -> CheckpointResult<Restore> {
+        let mut relistings = 0;
+        loop {
+            match self.restore_from(job_id, pipeline_id, entries).await? {
+                RestoreAttempt::Done(restore) => return Ok(restore),
+                RestoreAttempt::Vanished(last) if relistings >= MAX_RELISTINGS => {
+                    return Err(CheckpointError::KeptVanishing {
+                        job_id: job_id.to_string(),
+                        pipeline_id,
+                        relistings,
+                        last,
+                    });
+                }
+                RestoreAttempt::Vanished(path) => {
+                    relistings += 1;
+                    debug!(%path, job_id, pipeline_id, relistings, "checkpoint vanished while restoring (pruned concurrently); listing again");
+                    *entries = self.list_checkpoints(job_id).await?;
+                }
+            }
+        }
     }
 
     async fn restore_from(
@@ -290,48 +390,53 @@ impl FileStorage {
         job_id: &str,
         pipeline_id: i32,
         entries: &[CheckpointEntry],
-    ) -> CheckpointResult<Restore> {
+    ) -> CheckpointResult<RestoreAttempt> {
         let mut skipped = Vec::new();
         for entry in entries.iter().filter(|e| e.name.pipeline_id == pipeline_id) {
             match self.read_entry(entry).await {
                 Ok((state, integrity)) => {
-                    return Ok(Restore {
+                    return Ok(RestoreAttempt::Done(Restore {
                         pipeline_id,
                         state: Some(state),
                         path: Some(entry.path.clone()),
                         integrity: Some(integrity),
                         skipped,
-                    });
-                }
-                Err(CheckpointError::Corrupt { path, source }) => {
-                    warn!(%path, reason = %source, job_id, pipeline_id, "skipping unreadable checkpoint; falling back to an older one");
-                    skipped.push(SkippedCheckpoint {
-                        path,
-                        reason: source.to_string(),
-                    });
+                    }));
                 }
                 Err(CheckpointError::Fs(e)) if e.is_not_found() => {
-                    debug!(path = %entry.path, "checkpoint vanished while restoring (pruned concurrently)");
+                    return Ok(RestoreAttempt::Vanished(entry.path.clone()));
                 }
-                Err(e) => return Err(e),
+                Err(e) => match unreadable_reason(&e) {
+                    Some(reason) => {
+                        warn!(path = %entry.path, %reason, job_id, pipeline_id, "skipping unreadable checkpoint; falling back to an older one");
+                        skipped.push(SkippedCheckpoint {
+                            path: entry.path.clone(),
+                            reason,
+                        });
+                    }
+                    None => return Err(e),
+                },
             }
         }
-        Ok(Restore {
+        Ok(RestoreAttempt::Done(Restore {
             pipeline_id,
             state: None,
             path: None,
             integrity: None,
             skipped,
-        })
+        }))
     }
 
     /// Restores every pipeline of a job (see [`FileStorage::restore_latest`]).
     pub async fn restore_job(&self, job_id: &str) -> CheckpointResult<Vec<Restore>> {
-        let entries = self.list_checkpoints(job_id).await?;
+        let mut entries = self.list_checkpoints(job_id).await?;
         let names: Vec<CheckpointFileName> = entries.iter().map(|e| e.name).collect();
         let mut out = Vec::new();
         for pipeline_id in layout::pipelines(&names) {
-            out.push(self.restore_from(job_id, pipeline_id, &entries).await?);
+            out.push(
+                self.restore_relisting(job_id, pipeline_id, &mut entries)
+                    .await?,
+            );
         }
         Ok(out)
     }
@@ -395,30 +500,99 @@ impl FileStorage {
         matches!(self.fs.read(path).await, Ok(found) if found == *data)
     }
 
-    /// Applies retention to one pipeline of a job from the storage listing.
+    /// The newest `millis` of a pipeline's files as far as this storage knows, listing the
+    /// job once when it knows nothing yet. `None` when the listing fails: the store goes on
+    /// with the clock, and retention protects it anyway.
+    async fn newest_millis(&self, job_id: &str, pipeline_id: i32) -> Option<u64> {
+        let key = (job_id.to_string(), pipeline_id);
+        if let Some(millis) = lock(&self.newest_seen).get(&key) {
+            return Some(*millis);
+        }
+        match self.list_checkpoints(job_id).await {
+            Ok(entries) => {
+                self.note_listing(job_id, &entries);
+                lock(&self.newest_seen).get(&key).copied()
+            }
+            Err(e) => {
+                debug!(error = %e, job_id, "could not list the job before storing");
+                None
+            }
+        }
+    }
+
+    /// Records the newest millis per pipeline of a listing (newest first).
+    fn note_listing(&self, job_id: &str, entries: &[CheckpointEntry]) {
+        let mut seen = lock(&self.newest_seen);
+        for entry in entries {
+            let slot = seen
+                .entry((job_id.to_string(), entry.name.pipeline_id))
+                .or_insert(0);
+            *slot = (*slot).max(entry.name.millis);
+        }
+    }
+
+    /// Applies retention to one pipeline of a job from the storage listing, never removing
+    /// `stored`, the checkpoint just written.
     async fn enforce_retention(
         &self,
         job_id: &str,
-        pipeline_id: i32,
+        stored: &CheckpointFileName,
     ) -> CheckpointResult<Vec<String>> {
         let mut entries = self.list_checkpoints(job_id).await?;
-        entries.retain(|e| e.name.pipeline_id == pipeline_id);
-        self.remove_beyond_retention(job_id, &entries).await
+        self.note_listing(job_id, &entries);
+        entries.retain(|e| e.name.pipeline_id == stored.pipeline_id);
+        if let Some(newest) = entries.first()
+            && newest.name != *stored
+            && CheckpointFileName::newest_first(&newest.name, stored).is_lt()
+        {
+            warn!(
+                stored = %stored.file_name(),
+                newest = %newest.path,
+                ahead_ms = newest.name.millis.saturating_sub(stored.millis),
+                job_id,
+                pipeline_id = stored.pipeline_id,
+                "stored a checkpoint that sorts older than an existing file of the pipeline (another writer's clock is ahead, or the file is dated in the future); restores, ckpt's and Java's, order by the time in the name and choose the newer file; it is kept, and later stores are named after it"
+            );
+        }
+        self.retain_pipeline(job_id, &entries, Some(stored)).await
     }
 
-    /// Deletes the entries that `max-retained` does not keep (per pipeline, newest by Java's
-    /// ordering kept; see [`layout::retention_victims`]).
-    async fn remove_beyond_retention(
+    /// Deletes what `max-retained` does not keep of one pipeline (`entries` newest first;
+    /// the rule is [`layout::retention_victims`]). Reads files newest first only until it
+    /// has found `max-retained` readable ones; files this storage wrote or read are known.
+    async fn retain_pipeline(
         &self,
         job_id: &str,
         entries: &[CheckpointEntry],
+        protected: Option<&CheckpointFileName>,
     ) -> CheckpointResult<Vec<String>> {
         let Some(max) = self.options.max_retained else {
             return Ok(Vec::new());
         };
+        if let Some(first) = entries.first() {
+            // Forget paths that are gone, so the cache stays as small as the listing.
+            let listed: HashSet<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+            if let Some(known) =
+                lock(&self.known_readable).get_mut(&(job_id.to_string(), first.name.pipeline_id))
+            {
+                known.retain(|p| listed.contains(p.as_str()));
+            }
+        }
+        if entries.len() <= max.max(1) {
+            return Ok(Vec::new());
+        }
+        let mut readable = Vec::with_capacity(max + 1);
+        for entry in entries {
+            if readable.iter().filter(|ok| **ok).count() >= max.max(1) {
+                break;
+            }
+            readable.push(self.is_readable(entry).await?);
+        }
         let names: Vec<CheckpointFileName> = entries.iter().map(|e| e.name).collect();
         let victims: HashSet<CheckpointFileName> =
-            layout::retention_victims(&names, max).into_iter().collect();
+            layout::retention_victims(&names, &readable, max, protected)
+                .into_iter()
+                .collect();
         let mut removed = Vec::new();
         for victim in entries.iter().filter(|e| victims.contains(&e.name)) {
             let path = Path::parse(&victim.path)?;
@@ -428,6 +602,26 @@ impl FileStorage {
             }
         }
         Ok(removed)
+    }
+
+    /// Whether a listed file decodes. A file that vanished counts as unreadable (it is gone);
+    /// errors that say nothing about the file (an outage) are returned, so that retention
+    /// never deletes on a guess.
+    async fn is_readable(&self, entry: &CheckpointEntry) -> CheckpointResult<bool> {
+        if self.is_known_readable(entry) {
+            return Ok(true);
+        }
+        match self.read_entry(entry).await {
+            Ok(_) => Ok(true),
+            Err(CheckpointError::Fs(e)) if e.is_not_found() => Ok(false),
+            Err(e) => match unreadable_reason(&e) {
+                Some(reason) => {
+                    debug!(path = %entry.path, %reason, "retention does not count an unreadable checkpoint");
+                    Ok(false)
+                }
+                None => Err(e),
+            },
+        }
     }
 
     /// Applies retention to every pipeline of the given jobs (all jobs when `None`) and
@@ -440,7 +634,20 @@ impl FileStorage {
         let mut report = PruneReport::default();
         let now = SystemTime::now();
         for job in jobs {
-            let listing = self.job_listing(&job).await?;
+            let listing = match self.job_listing(&job).await {
+                Ok(listing) => listing,
+                Err(e) => match skippable_job_error(&e) {
+                    Some(reason) => {
+                        warn!(job_id = %job, %reason, "prune skips a job directory it cannot read");
+                        report.skipped_jobs.push(SkippedJob {
+                            job_id: job.clone(),
+                            reason,
+                        });
+                        continue;
+                    }
+                    None => return Err(e),
+                },
+            };
             for status in &listing {
                 if !status.is_dir
                     && self.is_stale_temp(status, now)
@@ -451,9 +658,17 @@ impl FileStorage {
                 }
             }
             let entries = checkpoint_entries(&job, listing);
-            report
-                .checkpoints
-                .extend(self.remove_beyond_retention(&job, &entries).await?);
+            let names: Vec<CheckpointFileName> = entries.iter().map(|e| e.name).collect();
+            for pipeline_id in layout::pipelines(&names) {
+                let mine: Vec<CheckpointEntry> = entries
+                    .iter()
+                    .filter(|e| e.name.pipeline_id == pipeline_id)
+                    .cloned()
+                    .collect();
+                report
+                    .checkpoints
+                    .extend(self.retain_pipeline(&job, &mine, None).await?);
+            }
         }
         Ok(report)
     }
@@ -467,7 +682,9 @@ impl FileStorage {
         } else {
             return false;
         };
-        let started = status.modified.into_iter().chain(started).max();
+        // The storage's own modification time when it has one: a name's millis may be ahead
+        // of the clock (see `next_millis`).
+        let started = status.modified.or(started);
         started.is_none_or(|t| now.duration_since(t).unwrap_or_default() >= self.options.temp_grace)
     }
 
@@ -482,13 +699,11 @@ impl FileStorage {
         mut progress: impl FnMut(usize, usize) + Send,
     ) -> CheckpointResult<VerifyReport> {
         let mut report = VerifyReport::default();
-        let top = match self.fs.list_status(&self.namespace).await {
-            Ok(entries) => entries,
-            Err(e) if e.is_not_found() => return Ok(report),
-            Err(e) => return Err(e.into()),
-        };
+        let top = self.namespace_listing().await?;
         let (jobs, foreign): (Vec<FileStatus>, Vec<FileStatus>) = top
             .into_iter()
+            // The file system's own `lost+found` at the root of a mounted volume is not ours.
+            .filter(|s| !(s.is_dir && s.path.name() == "lost+found"))
             .partition(|s| s.is_dir && layout::validate_job_id(s.path.name()).is_ok());
         report
             .entries
@@ -498,9 +713,16 @@ impl FileStorage {
             }));
         progress(0, jobs.len());
         for (done, job) in jobs.iter().enumerate() {
-            report
-                .entries
-                .extend(self.verify_job(job.path.name()).await?);
+            match self.verify_job(job.path.name()).await {
+                Ok(entries) => report.entries.extend(entries),
+                Err(e) => match skippable_job_error(&e) {
+                    Some(reason) => report.entries.push(VerifyEntry {
+                        path: job.path.to_string(),
+                        status: VerifyStatus::Unreadable { reason },
+                    }),
+                    None => return Err(e),
+                },
+            }
             progress(done + 1, jobs.len());
         }
         Ok(report)
@@ -523,10 +745,12 @@ impl FileStorage {
                     };
                     match self.read_entry(&entry).await {
                         Ok((_, integrity)) => VerifyStatus::Ok { integrity },
-                        Err(CheckpointError::Corrupt { source, .. }) => VerifyStatus::Corrupt {
-                            reason: source.to_string(),
+                        // Deleted since the listing (a concurrent prune): nothing to verify.
+                        Err(CheckpointError::Fs(e)) if e.is_not_found() => continue,
+                        Err(e) => match unreadable_reason(&e) {
+                            Some(reason) => VerifyStatus::Corrupt { reason },
+                            None => return Err(e),
                         },
-                        Err(e) => return Err(e),
                     }
                 }
                 None if CheckpointFileName::parse_temp(name).is_some()
@@ -554,12 +778,14 @@ impl FileStorage {
         for entry in entries {
             match self.read_entry(entry).await {
                 Ok((state, _)) => states.push(state),
-                Err(CheckpointError::Corrupt { path, source }) => {
-                    warn!(%path, reason = %source, "skipping unreadable checkpoint");
-                    first_failure.get_or_insert_with(|| format!("{path}: {source}"));
-                }
                 Err(CheckpointError::Fs(e)) if e.is_not_found() => {}
-                Err(e) => return Err(e),
+                Err(e) => match unreadable_reason(&e) {
+                    Some(reason) => {
+                        warn!(path = %entry.path, %reason, "skipping unreadable checkpoint");
+                        first_failure.get_or_insert_with(|| format!("{}: {reason}", entry.path));
+                    }
+                    None => return Err(e),
+                },
             }
         }
         match first_failure {
@@ -572,13 +798,19 @@ impl FileStorage {
         }
     }
 
-    async fn delete_matching(
+    /// Deletes the checkpoints of one pipeline whose ids are in `checkpoint_ids` and returns
+    /// the files actually deleted (empty when none matched). Like Java's, an error when the
+    /// job has no checkpoint files at all.
+    pub async fn delete_checkpoint_files(
         &self,
         job_id: &str,
         pipeline_id: i32,
-        wanted: impl Fn(i64) -> bool,
-    ) -> CheckpointResult<()> {
+        checkpoint_ids: &[i64],
+    ) -> CheckpointResult<Vec<String>> {
         layout::validate_pipeline_id(pipeline_id)?;
+        for id in checkpoint_ids {
+            layout::validate_checkpoint_id(*id)?;
+        }
         let entries = self.list_checkpoints(job_id).await?;
         if entries.is_empty() {
             return Err(CheckpointError::NoCheckpoints {
@@ -586,15 +818,57 @@ impl FileStorage {
                 dir: self.job_dir(job_id)?.to_string(),
             });
         }
-        for entry in entries
-            .iter()
-            .filter(|e| e.name.pipeline_id == pipeline_id && wanted(e.name.checkpoint_id))
-        {
-            self.fs.delete(&Path::parse(&entry.path)?, false).await?;
-            info!(path = %entry.path, "deleted checkpoint");
+        let mut deleted = Vec::new();
+        for entry in entries.iter().filter(|e| {
+            e.name.pipeline_id == pipeline_id && checkpoint_ids.contains(&e.name.checkpoint_id)
+        }) {
+            if self.fs.delete(&Path::parse(&entry.path)?, false).await? {
+                info!(path = %entry.path, "deleted checkpoint");
+                deleted.push(entry.path.clone());
+            }
         }
-        Ok(())
+        Ok(deleted)
     }
+
+    /// Deletes a job's directory with every checkpoint in it; `false` when there was none.
+    pub async fn delete_job_dir(&self, job_id: &str) -> CheckpointResult<bool> {
+        let dir = self.job_dir(job_id)?;
+        let deleted = self.fs.delete(&dir, true).await?;
+        if deleted {
+            info!(%dir, "deleted job checkpoints");
+        }
+        lock(&self.newest_seen).retain(|(job, _), _| job != job_id);
+        lock(&self.known_readable).retain(|(job, _), _| job != job_id);
+        Ok(deleted)
+    }
+}
+
+/// Why a read failure makes a checkpoint file unusable (corrupt, truncated, not a regular
+/// file); `None` for failures that say nothing about the file (outage, permissions).
+fn unreadable_reason(error: &CheckpointError) -> Option<String> {
+    match error {
+        CheckpointError::Corrupt { source, .. } => Some(source.to_string()),
+        CheckpointError::Fs(e @ FsError::NotARegularFile { .. }) => Some(e.to_string()),
+        _ => None,
+    }
+}
+
+/// Why a job directory can be skipped by whole-namespace commands (reported, not fatal);
+/// `None` when the error concerns the storage as a whole.
+fn skippable_job_error(error: &CheckpointError) -> Option<String> {
+    match error {
+        CheckpointError::Fs(
+            e @ (FsError::PermissionDenied { .. } | FsError::NotADirectory { .. }),
+        ) => Some(e.to_string()),
+        _ => None,
+    }
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 /// The committed checkpoint files in a job directory listing, newest first.
@@ -633,26 +907,40 @@ impl CheckpointStorage for FileStorage {
         layout::validate_checkpoint_id(state.checkpoint_id)?;
         let dir = self.job_dir(&state.job_id)?;
         let data = codec::encode(state, self.options.checksum)?;
+        let floor = self.newest_millis(&state.job_id, state.pipeline_id).await;
+        if let Some(newest) = floor
+            && newest >= now_millis()
+        {
+            warn!(
+                job_id = %state.job_id,
+                pipeline_id = state.pipeline_id,
+                ahead_ms = newest - now_millis(),
+                "the newest checkpoint of this pipeline is dated ahead of this host's clock; the new one is named after it so that restores (which order by the time in the name, in ckpt and Java) choose it; check the clock synchronisation of every host writing this namespace"
+            );
+        }
         let mut attempt = 0;
-        let path = loop {
+        let (path, name) = loop {
             let name = CheckpointFileName {
-                millis: self.next_millis(),
+                millis: self.next_millis(floor),
                 random: rand::random_range(0..layout::RANDOM_RANGE),
                 pipeline_id: state.pipeline_id,
                 checkpoint_id: state.checkpoint_id,
             };
             match self.commit(&dir, &name, &data).await {
-                Ok(path) => break path,
+                Ok(path) => break (path, name),
                 // Another writer took the same millisecond and random number: draw again.
                 Err(FsError::AlreadyExists { .. }) if attempt < 5 => attempt += 1,
                 Err(e) => return Err(e.into()),
             }
         };
         debug!(%path, bytes = data.len(), "stored checkpoint");
-        let pruned = match self
-            .enforce_retention(&state.job_id, state.pipeline_id)
-            .await
-        {
+        self.remember_readable(&CheckpointEntry {
+            job_id: state.job_id.clone(),
+            name,
+            path: path.to_string(),
+            len: data.len() as u64,
+        });
+        let pruned = match self.enforce_retention(&state.job_id, &name).await {
             Ok(pruned) => pruned,
             Err(e) => {
                 // The checkpoint is stored; retention runs again after the next store.
@@ -733,7 +1021,15 @@ impl CheckpointStorage for FileStorage {
         {
             match self.read_entry(entry).await {
                 Ok((state, _)) => return Ok(state),
-                Err(e @ CheckpointError::Corrupt { .. }) => last_error = Some(e),
+                Err(CheckpointError::Fs(e)) if e.is_not_found() => {
+                    last_error.get_or_insert(CheckpointError::Pruned {
+                        job_id: job_id.to_string(),
+                        pipeline_id,
+                        checkpoint_id,
+                        path: entry.path.clone(),
+                    });
+                }
+                Err(e) if unreadable_reason(&e).is_some() => last_error = Some(e),
                 Err(e) => return Err(e),
             }
         }
@@ -745,11 +1041,7 @@ impl CheckpointStorage for FileStorage {
     }
 
     async fn delete_job(&self, job_id: &str) -> CheckpointResult<()> {
-        let dir = self.job_dir(job_id)?;
-        if self.fs.delete(&dir, true).await? {
-            info!(%dir, "deleted job checkpoints");
-        }
-        Ok(())
+        self.delete_job_dir(job_id).await.map(drop)
     }
 
     async fn delete_checkpoint(
@@ -758,9 +1050,9 @@ impl CheckpointStorage for FileStorage {
         pipeline_id: i32,
         checkpoint_id: i64,
     ) -> CheckpointResult<()> {
-        layout::validate_checkpoint_id(checkpoint_id)?;
-        self.delete_matching(job_id, pipeline_id, |c| c == checkpoint_id)
+        self.delete_checkpoint_files(job_id, pipeline_id, &[checkpoint_id])
             .await
+            .map(drop)
     }
 
     async fn delete_checkpoints(
@@ -769,11 +1061,9 @@ impl CheckpointStorage for FileStorage {
         pipeline_id: i32,
         checkpoint_ids: &[i64],
     ) -> CheckpointResult<()> {
-        for id in checkpoint_ids {
-            layout::validate_checkpoint_id(*id)?;
-        }
-        self.delete_matching(job_id, pipeline_id, |c| checkpoint_ids.contains(&c))
+        self.delete_checkpoint_files(job_id, pipeline_id, checkpoint_ids)
             .await
+            .map(drop)
     }
 
     fn file_storage(&self) -> Option<&FileStorage> {

@@ -97,25 +97,27 @@ fn decimal<T: std::str::FromStr>(text: &str) -> Option<T> {
     text.parse().ok()
 }
 
+fn invalid_id(what: &'static str, value: impl ToString, max: i64) -> CheckpointError {
+    CheckpointError::InvalidId {
+        what,
+        value: value.to_string(),
+        max,
+    }
+}
+
 /// Validates a job id: a decimal number that fits a Java `long`; nothing that could address a
 /// path outside the namespace.
 pub fn validate_job_id(job_id: &str) -> Result<(), CheckpointError> {
     match decimal::<i64>(job_id) {
         Some(_) => Ok(()),
-        None => Err(CheckpointError::InvalidId {
-            what: "job id",
-            value: job_id.to_string(),
-        }),
+        None => Err(invalid_id("job id", job_id, i64::MAX)),
     }
 }
 
 /// Validates a pipeline id (non-negative `int`).
 pub fn validate_pipeline_id(pipeline_id: i32) -> Result<(), CheckpointError> {
     if pipeline_id < 0 {
-        return Err(CheckpointError::InvalidId {
-            what: "pipeline id",
-            value: pipeline_id.to_string(),
-        });
+        return Err(invalid_id("pipeline id", pipeline_id, i32::MAX.into()));
     }
     Ok(())
 }
@@ -123,28 +125,19 @@ pub fn validate_pipeline_id(pipeline_id: i32) -> Result<(), CheckpointError> {
 /// Validates a checkpoint id (non-negative `long`).
 pub fn validate_checkpoint_id(checkpoint_id: i64) -> Result<(), CheckpointError> {
     if checkpoint_id < 0 {
-        return Err(CheckpointError::InvalidId {
-            what: "checkpoint id",
-            value: checkpoint_id.to_string(),
-        });
+        return Err(invalid_id("checkpoint id", checkpoint_id, i64::MAX));
     }
     Ok(())
 }
 
 /// Parses a pipeline id given as text (CLI, Java-style string ids).
 pub fn parse_pipeline_id(text: &str) -> Result<i32, CheckpointError> {
-    decimal(text).ok_or_else(|| CheckpointError::InvalidId {
-        what: "pipeline id",
-        value: text.to_string(),
-    })
+    decimal(text).ok_or_else(|| invalid_id("pipeline id", text, i32::MAX.into()))
 }
 
 /// Parses a checkpoint id given as text.
 pub fn parse_checkpoint_id(text: &str) -> Result<i64, CheckpointError> {
-    decimal(text).ok_or_else(|| CheckpointError::InvalidId {
-        what: "checkpoint id",
-        value: text.to_string(),
-    })
+    decimal(text).ok_or_else(|| invalid_id("checkpoint id", text, i64::MAX))
 }
 
 /// The newest file of `pipeline_id` among `files`, as Java chooses it.
@@ -181,18 +174,39 @@ pub fn pipelines(files: &[CheckpointFileName]) -> Vec<i32> {
     ids
 }
 
-/// The files retention removes: for every pipeline, all but the newest `max_retained`.
+/// The files of one pipeline that retention removes.
+///
+/// `files` are the pipeline's files newest first; `readable[i]` says whether `files[i]` decodes
+/// (it may cover only a prefix: retention stops reading once it has found enough readable
+/// files). The rule:
+/// - the newest `max_retained` *readable* files are kept (at least one, whatever the setting);
+///   unreadable files are not counted among them;
+/// - unreadable files newer than the oldest kept readable file are kept too (for inspection,
+///   and because a Java `localfile` writer may still be writing one in place);
+/// - everything older than the oldest kept readable file is removed, readable or not;
+/// - `protected` (the checkpoint just stored) is never removed, even when other writers' files
+///   sort newer;
+/// - with fewer readable files than `max_retained`, nothing is removed.
 pub fn retention_victims(
     files: &[CheckpointFileName],
+    readable: &[bool],
     max_retained: usize,
+    protected: Option<&CheckpointFileName>,
 ) -> Vec<CheckpointFileName> {
-    pipelines(files)
-        .into_iter()
-        .flat_map(|p| {
-            newest_first_for_pipeline(files, p)
-                .into_iter()
-                .skip(max_retained)
-        })
+    let wanted = max_retained.max(1);
+    let mut found = 0;
+    let Some(oldest_kept) = readable.iter().position(|&ok| {
+        found += usize::from(ok);
+        ok && found == wanted
+    }) else {
+        return Vec::new();
+    };
+    files
+        .get(oldest_kept + 1..)
+        .unwrap_or_default()
+        .iter()
+        .filter(|f| Some(*f) != protected)
+        .copied()
         .collect()
 }
 
@@ -286,28 +300,56 @@ mod tests {
             prop_assert_eq!(ours, best.map(|(_, n)| n));
         }
 
-        /// Model: per pipeline, sort newest first and keep N; victims and survivors partition the input.
+        /// Model: the newest N readable files survive, nothing newer than the oldest of them is
+        /// removed, the protected file always survives, and with fewer than N readable files
+        /// nothing is removed.
         #[test]
-        fn retention_keeps_newest_n(files in proptest::collection::vec(arb_name(), 0..40), n in 1usize..6) {
-            let mut files = files;
-            files.sort_by_key(|f| f.file_name());
-            files.dedup();
-            let victims = retention_victims(&files, n);
-            let survivors: Vec<_> = files.iter().filter(|f| !victims.contains(f)).copied().collect();
-            for p in pipelines(&files) {
-                let kept: Vec<_> = survivors.iter().filter(|f| f.pipeline_id == p).collect();
-                let total = files.iter().filter(|f| f.pipeline_id == p).count();
-                prop_assert_eq!(kept.len(), total.min(n));
-                // Every survivor is at least as new as every victim of the same pipeline.
-                for v in victims.iter().filter(|f| f.pipeline_id == p) {
-                    for k in &kept {
-                        prop_assert_ne!(CheckpointFileName::newest_first(k, v), Ordering::Greater);
-                    }
-                }
-                // The latest checkpoint always survives.
-                let latest = latest_for_pipeline(&files, p).unwrap();
-                prop_assert!(survivors.contains(&latest));
+        fn retention_keeps_newest_readable_n(
+            files in proptest::collection::vec((0u64..50, 0u32..1000, any::<bool>()), 0..40),
+            n in 0usize..6,
+            protect in any::<proptest::sample::Index>(),
+            checked in any::<proptest::sample::Index>(),
+        ) {
+            let mut files: Vec<(CheckpointFileName, bool)> =
+                files.into_iter().map(|(m, r, ok)| (name(m, r, 1, i64::from(r)), ok)).collect();
+            files.sort_by(|a, b| CheckpointFileName::newest_first(&a.0, &b.0));
+            files.dedup_by_key(|f| f.0);
+            let names: Vec<_> = files.iter().map(|f| f.0).collect();
+            let flags: Vec<bool> = files.iter().map(|f| f.1).collect();
+            // Readability may be known for a prefix only; the outcome must not depend on it
+            // as long as the prefix reaches the N-th readable file.
+            let wanted = n.max(1);
+            let needed = flags.iter().scan(0, |seen, ok| { *seen += usize::from(*ok); Some(*seen) })
+                .position(|seen| seen == wanted).map_or(flags.len(), |i| i + 1);
+            let prefix = if flags.is_empty() { 0 } else { needed.max(checked.index(flags.len() + 1)) };
+            let prefix = prefix.min(flags.len());
+            let protected = (!names.is_empty()).then(|| names[protect.index(names.len())]);
+            let victims = retention_victims(&names, &flags[..prefix], n, protected.as_ref());
+            prop_assert_eq!(&victims, &retention_victims(&names, &flags, n, protected.as_ref()));
+            let readable_total = flags.iter().filter(|ok| **ok).count();
+            if readable_total < wanted {
+                prop_assert!(victims.is_empty());
             }
+            let kept_readable = files.iter().filter(|(f, ok)| *ok && !victims.contains(f)).count();
+            prop_assert!(kept_readable >= readable_total.min(wanted));
+            if let Some(p) = protected {
+                prop_assert!(!victims.contains(&p));
+            }
+            if let Some((newest_readable, _)) = files.iter().find(|(_, ok)| *ok) {
+                prop_assert!(!victims.contains(newest_readable));
+            }
+            // Victims are exactly the files older than the oldest kept readable one.
+            for (i, f) in names.iter().enumerate() {
+                let newer_readable = flags[..=i].iter().filter(|ok| **ok).count();
+                let beyond = newer_readable > wanted || (newer_readable == wanted && !flags[i]);
+                prop_assert_eq!(victims.contains(f), beyond && Some(*f) != protected, "file {}", i);
+            }
+        }
+
+        #[test]
+        fn out_of_range_ids_name_the_range(text in "[1-9][0-9]{19,24}") {
+            let message = parse_checkpoint_id(&text).unwrap_err().to_string();
+            prop_assert!(message.contains("from 0 to 9223372036854775807"), "{}", message);
         }
     }
 }

@@ -23,7 +23,7 @@ pub use factory::{
 };
 pub use file_storage::{
     CheckpointEntry, CommitProtocol, FileStorage, FileStorageOptions, PruneReport, Restore,
-    SkippedCheckpoint, StoredCheckpoint, VerifyEntry, VerifyReport, VerifyStatus,
+    SkippedCheckpoint, SkippedJob, StoredCheckpoint, VerifyEntry, VerifyReport, VerifyStatus,
 };
 
 /// The state of one pipeline at one checkpoint, as the engine hands it to storage.
@@ -53,13 +53,52 @@ impl fmt::Debug for PipelineState {
 /// Errors of checkpoint storage.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
-    /// An id is not a non-negative decimal number (so it cannot address a path).
-    #[error("invalid {what} {value:?}: expected a non-negative decimal number")]
+    /// An id is not a decimal number in its range (so it cannot address a path).
+    #[error("invalid {what} {value:?}: expected a decimal number from 0 to {max}")]
     InvalidId {
         /// Which id.
         what: &'static str,
         /// The value given.
         value: String,
+        /// The largest valid value (a Java `int` or `long`).
+        max: i64,
+    },
+    /// The namespace exists but is a file.
+    #[error(
+        "the checkpoint namespace {path} is a file, not a directory: set `namespace` in plugin-config to a directory"
+    )]
+    NamespaceNotADirectory {
+        /// The namespace.
+        path: String,
+    },
+    /// Checkpoint files kept disappearing between listing and reading (a concurrent prune or
+    /// delete faster than the restore); retrying the restore is safe.
+    #[error(
+        "checkpoints of job {job_id} pipeline {pipeline_id} kept vanishing while restoring ({relistings} fresh listings; last {last}): another process is deleting them; try again"
+    )]
+    KeptVanishing {
+        /// Job.
+        job_id: String,
+        /// Pipeline.
+        pipeline_id: i32,
+        /// How many times the job directory was listed again.
+        relistings: usize,
+        /// The last file that vanished.
+        last: String,
+    },
+    /// The checkpoint was listed but removed before it could be read.
+    #[error(
+        "checkpoint {checkpoint_id} of job {job_id} pipeline {pipeline_id} was pruned or deleted while it was being read ({path})"
+    )]
+    Pruned {
+        /// Job.
+        job_id: String,
+        /// Pipeline.
+        pipeline_id: i32,
+        /// Checkpoint.
+        checkpoint_id: i64,
+        /// The file that was listed.
+        path: String,
     },
     /// A file system operation failed.
     #[error(transparent)]

@@ -79,12 +79,21 @@ struct JobSummary {
     checkpoints: usize,
     bytes: u64,
     latest_millis: Option<u64>,
+    /// Why the job directory could not be listed (the job is reported, not fatal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 async fn jobs(storage: &FileStorage, out: Output) -> Result<u8, Failure> {
     let mut summaries = Vec::new();
     for job_id in storage.list_jobs().await? {
-        let entries = storage.list_checkpoints(&job_id).await?;
+        let (entries, error) = match storage.list_checkpoints(&job_id).await {
+            Ok(entries) => (entries, None),
+            Err(ckpt::checkpoint::CheckpointError::Fs(
+                e @ ckpt::fs::FsError::PermissionDenied { .. },
+            )) => (Vec::new(), Some(e.to_string())),
+            Err(e) => return Err(e.into()),
+        };
         let names: Vec<CheckpointFileName> = entries.iter().map(|e| e.name).collect();
         summaries.push(JobSummary {
             pipelines: layout::pipelines(&names),
@@ -92,8 +101,10 @@ async fn jobs(storage: &FileStorage, out: Output) -> Result<u8, Failure> {
             bytes: entries.iter().map(|e| e.len).sum(),
             latest_millis: entries.first().map(|e| e.name.millis),
             job_id,
+            error,
         });
     }
+    let unreadable = summaries.iter().filter(|s| s.error.is_some()).count();
     if out.json {
         out.json(&summaries)?;
     } else if summaries.is_empty() {
@@ -111,7 +122,10 @@ async fn jobs(storage: &FileStorage, out: Output) -> Result<u8, Failure> {
                         .join(","),
                     s.checkpoints.to_string(),
                     size(s.bytes),
-                    s.latest_millis.map(time_of).unwrap_or_default(),
+                    match &s.error {
+                        Some(_) => "(unreadable)".to_string(),
+                        None => s.latest_millis.map(time_of).unwrap_or_default(),
+                    },
                 ]
             })
             .collect();
@@ -119,8 +133,15 @@ async fn jobs(storage: &FileStorage, out: Output) -> Result<u8, Failure> {
             &["JOB", "PIPELINES", "CHECKPOINTS", "SIZE", "LATEST"],
             &rows,
         ))?;
+        for s in summaries.iter().filter(|s| s.error.is_some()) {
+            out.line(format!(
+                "unreadable job {}: {}",
+                s.job_id,
+                s.error.as_deref().unwrap_or_default()
+            ))?;
+        }
     }
-    Ok(0)
+    Ok(if unreadable > 0 { 1 } else { 0 })
 }
 
 async fn list(storage: &FileStorage, job: &str, out: Output) -> Result<u8, Failure> {
@@ -227,11 +248,15 @@ async fn latest(
         ],
         None => storage.restore_job(job).await?,
     };
-    if restores.is_empty() && !out.json {
-        out.hint(format!(
-            "no checkpoints for job {job} under {}",
-            storage.namespace()
-        ))?;
+    if restores.is_empty() {
+        if out.json {
+            out.json(&restores.iter().map(restore_view).collect::<Vec<_>>())?;
+        } else {
+            out.hint(format!(
+                "no checkpoints for job {job} under {}",
+                storage.namespace()
+            ))?;
+        }
         return Ok(1);
     }
     print_restores(&restores, out)?;
@@ -267,6 +292,9 @@ async fn show(
         )
         .await?;
     let to_stdout = states_out.is_some_and(|p| p == StdPath::new("-"));
+    if let Some(file) = states_out.filter(|_| !to_stdout) {
+        refuse_inside_namespace(storage, file)?;
+    }
     if let Some(file) = states_out {
         if to_stdout {
             std::io::stdout().lock().write_all(&state.states)?;
@@ -302,6 +330,38 @@ async fn show(
         }
     }
     Ok(0)
+}
+
+/// Refuses an output file inside a local namespace: writing there could overwrite a checkpoint
+/// (or create a foreign file the engine would trip over).
+fn refuse_inside_namespace(storage: &FileStorage, file: &StdPath) -> Result<(), Failure> {
+    let namespace = storage.namespace();
+    if namespace.scheme().is_some_and(|s| s != "file") {
+        return Ok(());
+    }
+    let Ok(namespace_dir) = std::fs::canonicalize(namespace.path()) else {
+        return Ok(()); // no namespace on disk yet: nothing to overwrite
+    };
+    let target = match std::fs::canonicalize(file) {
+        Ok(existing) => existing,
+        Err(_) => {
+            let parent = match file.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => StdPath::new("."),
+            };
+            match (std::fs::canonicalize(parent), file.file_name()) {
+                (Ok(dir), Some(name)) => dir.join(name),
+                _ => return Ok(()), // the write itself reports the missing directory
+            }
+        }
+    };
+    if target.starts_with(&namespace_dir) {
+        return Err(Failure::usage(format!(
+            "--states-out {} is inside the checkpoint namespace {namespace}: writing there could overwrite a checkpoint; choose a file outside the namespace (or - for stdout)",
+            file.display()
+        )));
+    }
+    Ok(())
 }
 
 async fn store(
@@ -350,38 +410,85 @@ async fn delete(
     checkpoints: &[String],
     out: Output,
 ) -> Result<u8, Failure> {
-    let summary = match pipeline {
-        None => {
-            storage.delete_job(job).await?;
-            serde_json::json!({ "deleted": "job", "job_id": job })
+    let Some(p) = pipeline else {
+        if !storage.delete_job_dir(job).await? {
+            return Err(Failure {
+                code: 1,
+                message: format!(
+                    "no job {job} under {}: nothing deleted",
+                    storage.namespace()
+                ),
+            });
         }
-        Some(_) if checkpoints.is_empty() => {
-            return Err(Failure::usage(
-                "name the checkpoints to delete: ckpt delete JOB PIPELINE CHECKPOINT..., or delete the whole job with ckpt delete JOB",
-            ));
+        if out.json {
+            out.json(&serde_json::json!({ "deleted": "job", "job_id": job }))?;
+        } else {
+            out.line(format!("deleted job {job}"))?;
         }
-        Some(p) => {
-            let pipeline_id = layout::parse_pipeline_id(p)?;
-            let ids = checkpoints
-                .iter()
-                .map(|c| layout::parse_checkpoint_id(c))
-                .collect::<Result<Vec<_>, _>>()?;
-            storage.delete_checkpoints(job, pipeline_id, &ids).await?;
-            serde_json::json!({ "deleted": "checkpoints", "job_id": job, "pipeline_id": pipeline_id, "checkpoint_ids": ids })
-        }
+        return Ok(0);
     };
+    if checkpoints.is_empty() {
+        return Err(Failure::usage(
+            "name the checkpoints to delete: ckpt delete JOB PIPELINE CHECKPOINT..., or delete the whole job with ckpt delete JOB",
+        ));
+    }
+    let pipeline_id = layout::parse_pipeline_id(p)?;
+    let ids = checkpoints
+        .iter()
+        .map(|c| layout::parse_checkpoint_id(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let deleted = storage
+        .delete_checkpoint_files(job, pipeline_id, &ids)
+        .await?;
+    let deleted_ids: Vec<i64> = deleted
+        .iter()
+        .filter_map(|path| {
+            let name = path.rsplit('/').next()?;
+            CheckpointFileName::parse(name).map(|n| n.checkpoint_id)
+        })
+        .collect();
+    let missing: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| !deleted_ids.contains(id))
+        .collect();
     if out.json {
-        out.json(&summary)?;
+        out.json(&serde_json::json!({
+            "deleted": "checkpoints",
+            "job_id": job,
+            "pipeline_id": pipeline_id,
+            "files": deleted,
+            "not_found": missing,
+        }))?;
     } else {
-        out.line(match pipeline {
-            None => format!("deleted job {job}"),
-            Some(p) => format!(
-                "deleted checkpoints {} of job {job} pipeline {p}",
-                checkpoints.join(", ")
+        for path in &deleted {
+            out.line(format!("deleted {path}"))?;
+        }
+    }
+    if deleted.is_empty() {
+        return Err(Failure {
+            code: 1,
+            message: format!(
+                "no checkpoint {} of job {job} pipeline {pipeline_id}: nothing deleted",
+                join_ids(&ids)
             ),
-        })?;
+        });
+    }
+    if !missing.is_empty() {
+        out.hint(format!(
+            "not found (nothing deleted for them): checkpoints {} of job {job} pipeline {pipeline_id}",
+            join_ids(&missing)
+        ))?;
+        return Ok(1);
     }
     Ok(0)
+}
+
+fn join_ids(ids: &[i64]) -> String {
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn prune(storage: &FileStorage, job: Option<&str>, out: Output) -> Result<u8, Failure> {
@@ -395,13 +502,16 @@ async fn prune(storage: &FileStorage, job: Option<&str>, out: Output) -> Result<
         for p in &report.temp_files {
             out.line(format!("removed leftover {p}"))?;
         }
+        for s in &report.skipped_jobs {
+            out.line(format!("skipped job {}: {}", s.job_id, s.reason))?;
+        }
         out.line(format!(
             "{} checkpoints beyond max-retained and {} leftover temporary files removed",
             report.checkpoints.len(),
             report.temp_files.len()
         ))?;
     }
-    Ok(0)
+    Ok(if report.skipped_jobs.is_empty() { 0 } else { 1 })
 }
 
 async fn verify(storage: &FileStorage, out: Output) -> Result<u8, Failure> {
@@ -423,6 +533,7 @@ async fn verify(storage: &FileStorage, out: Output) -> Result<u8, Failure> {
                 VerifyStatus::Ok { .. } => ("ok", None),
                 VerifyStatus::Corrupt { reason } => ("corrupt", Some(reason.as_str())),
                 VerifyStatus::Temp => ("leftover", None),
+                VerifyStatus::Unreadable { reason } => ("unreadable", Some(reason.as_str())),
                 VerifyStatus::Foreign => ("foreign", None),
             };
             *counts.entry(kind).or_default() += 1;

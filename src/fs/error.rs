@@ -39,12 +39,21 @@ pub enum FsError {
         path: String,
     },
     /// The storage refused the operation for lack of permission.
-    #[error("{path}: permission denied: {message}")]
+    #[error("{path}: permission denied ({message})")]
     PermissionDenied {
         /// The path the operation was about.
         path: String,
         /// What the storage said.
         message: String,
+    },
+    /// The path is a FIFO, socket or device: checkpoint files are regular files, and reading a
+    /// FIFO could block forever.
+    #[error(
+        "{path}: not a regular file (a FIFO, socket or device); checkpoint files are regular files"
+    )]
+    NotARegularFile {
+        /// The path.
+        path: String,
     },
     /// A path or URI could not be understood.
     #[error("invalid path {path:?}: {reason}")]
@@ -141,7 +150,7 @@ impl FsError {
             std::io::ErrorKind::AlreadyExists => FsError::AlreadyExists { path },
             std::io::ErrorKind::PermissionDenied => FsError::PermissionDenied {
                 path,
-                message: source.to_string(),
+                message: "check the owner and mode of the path and of its parent directories against the user ckpt runs as".to_string(),
             },
             std::io::ErrorKind::NotADirectory => FsError::NotADirectory { path },
             std::io::ErrorKind::IsADirectory => FsError::IsADirectory { path },

@@ -6,7 +6,7 @@
 
 use std::fs::{self, File};
 use std::io::Write;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path as StdPath, PathBuf};
 use std::sync::Arc;
 
@@ -237,12 +237,23 @@ impl FileSystem for LocalFileSystem {
         let local = local_path(path)?;
         let p = path.clone();
         let (file, len) = blocking(path, move || {
-            let file = File::open(&local).map_err(|e| FsError::from_io(p.to_string(), e))?;
+            // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever;
+            // it has no effect on reads of regular files.
+            let file = fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&local)
+                .map_err(|e| FsError::from_io(p.to_string(), e))?;
             let meta = file
                 .metadata()
                 .map_err(|e| FsError::from_io(p.to_string(), e))?;
             if meta.is_dir() {
                 return Err(FsError::IsADirectory {
+                    path: p.to_string(),
+                });
+            }
+            if !meta.is_file() {
+                return Err(FsError::NotARegularFile {
                     path: p.to_string(),
                 });
             }
