@@ -451,6 +451,293 @@ pub async fn concurrent_pipelines(f: &CheckpointFixture) {
     assert_eq!(s.list_jobs().await.unwrap(), vec!["1011".to_string()]);
 }
 
+fn now_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+async fn put(f: &CheckpointFixture, job: &str, name: CheckpointFileName, data: Bytes) -> Path {
+    let path = f.job_dir(job).join(&name.file_name()).unwrap();
+    f.fs.write(&path, data, true).await.unwrap();
+    path
+}
+
+/// Issue 7, defect 1: with the newest files of a pipeline torn, retention (after a store and
+/// in `prune`) keeps the newest readable checkpoints and does not count the torn ones.
+pub async fn retention_keeps_newest_readable(f: &CheckpointFixture) {
+    let s = f.storage(Some(2));
+    for c in 1..=3 {
+        s.store_checkpoint(&state("1012", 1, c)).await.unwrap();
+    }
+    // Two torn files, newer than everything (a writer that crashed writing in place).
+    let base = now_millis() + 50;
+    for (i, c) in [(0u64, 4i64), (1, 5)] {
+        let name = CheckpointFileName {
+            millis: base + i,
+            random: 1,
+            pipeline_id: 1,
+            checkpoint_id: c,
+        };
+        put(f, "1012", name, Bytes::from_static(b"\x0a\x04torn")).await;
+    }
+    let fresh = f.storage(Some(2));
+    let report = fresh.prune(Some("1012")).await.unwrap();
+    assert!(
+        report.checkpoints.is_empty(),
+        "pruned {:?}",
+        report.checkpoints
+    );
+    assert_eq!(
+        fresh.restore_latest("1012", 1).await.unwrap().state,
+        Some(state("1012", 1, 3))
+    );
+    let readable: Vec<i64> = fresh
+        .get_checkpoints_by_pipeline("1012", 1)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.checkpoint_id)
+        .collect();
+    assert_eq!(
+        readable.len(),
+        2,
+        "the two newest readable are kept: {readable:?}"
+    );
+    // Two readable stores later, the torn files are older than the kept ones and go.
+    fresh.store_checkpoint(&state("1012", 1, 6)).await.unwrap();
+    fresh.store_checkpoint(&state("1012", 1, 7)).await.unwrap();
+    let mut left: Vec<i64> = fresh
+        .list_checkpoints("1012")
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.name.checkpoint_id)
+        .collect();
+    left.sort();
+    assert_eq!(left, vec![6, 7]);
+}
+
+/// Issue 7, defect 2: files of other writers dated after this writer's clock never make
+/// retention delete the checkpoint just stored; the next store is named after them.
+pub async fn a_store_survives_newer_files_of_other_writers(f: &CheckpointFixture) {
+    let s = f.storage(Some(1));
+    s.store_checkpoint(&state("1013", 1, 1)).await.unwrap();
+    // Another writer, its clock an hour ahead, stores a readable checkpoint and a torn one
+    // after this storage last listed the job.
+    let ahead = now_millis() + 3_600_000;
+    let other = CheckpointFileName {
+        millis: ahead,
+        random: 2,
+        pipeline_id: 1,
+        checkpoint_id: 2,
+    };
+    put(
+        f,
+        "1013",
+        other,
+        codec::encode(&state("1013", 1, 2), true).unwrap(),
+    )
+    .await;
+    let torn = CheckpointFileName {
+        millis: ahead + 1,
+        random: 3,
+        pipeline_id: 1,
+        checkpoint_id: 3,
+    };
+    put(f, "1013", torn, Bytes::new()).await;
+    let stored = s.store_checkpoint(&state("1013", 1, 4)).await.unwrap();
+    assert!(
+        !stored.pruned.contains(&stored.path),
+        "pruned itself: {stored:?}"
+    );
+    assert!(
+        f.fs.exists(&Path::parse(&stored.path).unwrap())
+            .await
+            .unwrap()
+    );
+    // The next store has seen the newer files and sorts after them: restores choose it.
+    let next = s.store_checkpoint(&state("1013", 1, 5)).await.unwrap();
+    let name = CheckpointFileName::parse(Path::parse(&next.path).unwrap().name()).unwrap();
+    assert!(
+        name.millis > ahead + 1,
+        "{} sorts before the other writer's files",
+        next.path
+    );
+    assert_eq!(
+        s.get_latest_checkpoint_by_pipeline("1013", 1)
+            .await
+            .unwrap(),
+        Some(state("1013", 1, 5))
+    );
+}
+
+/// Issue 7, defect 3: a listed file that vanishes before it is read (a concurrent store and
+/// prune) leads to a fresh listing and the newer checkpoint, never to "nothing to restore".
+pub async fn restore_lists_again_when_a_file_vanishes(f: &CheckpointFixture) {
+    let writer = Arc::new(f.storage(Some(1)));
+    writer.store_checkpoint(&state("1014", 1, 1)).await.unwrap();
+    let newest = newest_file(f, &writer, "1014", 1).await;
+    let action_writer = writer.clone();
+    let hooked = Arc::new(super::hook_fs::HookFs::new(
+        f.fs.clone(),
+        &newest,
+        async move {
+            // Between the reader's listing and its read: a store whose retention prunes the file.
+            let stored = action_writer
+                .store_checkpoint(&state("1014", 1, 2))
+                .await
+                .unwrap();
+            assert_eq!(stored.pruned.len(), 1, "{stored:?}");
+        },
+    ));
+    let reader = FileStorage::new(
+        hooked.clone(),
+        f.namespace.clone(),
+        FileStorageOptions::default(),
+    );
+    let restore = reader.restore_latest("1014", 1).await.unwrap();
+    assert!(hooked.fired().await);
+    assert_eq!(restore.state, Some(state("1014", 1, 2)));
+    // `get_checkpoint` of one that was pruned meanwhile says so.
+    let hooked = Arc::new(super::hook_fs::HookFs::new(
+        f.fs.clone(),
+        &newest_file(f, &writer, "1014", 1).await,
+        {
+            let w = writer.clone();
+            async move {
+                w.store_checkpoint(&state("1014", 1, 3)).await.unwrap();
+            }
+        },
+    ));
+    let reader = FileStorage::new(hooked, f.namespace.clone(), FileStorageOptions::default());
+    match reader.get_checkpoint("1014", 1, 2).await {
+        Err(e @ CheckpointError::Pruned { .. }) => {
+            assert!(e.to_string().contains("was pruned"), "{e}")
+        }
+        other => panic!("expected a 'was pruned' error, got {other:?}"),
+    }
+}
+
+/// Two writers storing the same checkpoint id of one pipeline at once: both succeed under
+/// distinct names, and the newer by name is what restores and `get_checkpoint` return.
+pub async fn two_writers_same_checkpoint_id(f: &CheckpointFixture) {
+    let a = Arc::new(f.storage(Some(3)));
+    let b = Arc::new(f.storage(Some(3)));
+    let mut sa = state("1015", 1, 9);
+    sa.states = Bytes::from_static(b"writer a");
+    let mut sb = state("1015", 1, 9);
+    sb.states = Bytes::from_static(b"writer b");
+    let (ra, rb) = tokio::join!(a.store_checkpoint(&sa), b.store_checkpoint(&sb));
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_ne!(ra.path, rb.path);
+    let entries = a.list_checkpoints("1015").await.unwrap();
+    assert_eq!(entries.len(), 2);
+    let newest = if entries[0].path == ra.path { &sa } else { &sb };
+    assert_eq!(&a.get_checkpoint("1015", 1, 9).await.unwrap(), newest);
+    assert_eq!(
+        a.get_latest_checkpoint_by_pipeline("1015", 1)
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(newest)
+    );
+}
+
+/// Issue 7, concurrency: 16 jobs x 4 pipelines store with retention on while readers restore
+/// in a loop. No reader ever sees "no checkpoint" once one was acknowledged, nor an older one
+/// than the last acknowledged before its read began; each pipeline ends with exactly its newest
+/// `max-retained` acknowledged checkpoints. `CKPT_CONCURRENCY_CHECKPOINTS` sets the number of
+/// checkpoints per pipeline (default 6).
+pub async fn concurrent_writers_and_readers(f: &CheckpointFixture) {
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+    const JOBS: usize = 16;
+    const PIPELINES: i32 = 4;
+    const KEEP: usize = 2;
+    let checkpoints: i64 = std::env::var("CKPT_CONCURRENCY_CHECKPOINTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    let storage = Arc::new(f.storage(Some(KEEP)));
+    let acked: Arc<Vec<AtomicI64>> = Arc::new(
+        (0..JOBS * PIPELINES as usize)
+            .map(|_| AtomicI64::new(0))
+            .collect(),
+    );
+    let done = Arc::new(AtomicBool::new(false));
+    let job_id = |j: usize| format!("{}", 2000 + j);
+    let slot = |j: usize, p: i32| j * PIPELINES as usize + (p - 1) as usize;
+    let mut writers = Vec::new();
+    for j in 0..JOBS {
+        let (storage, acked) = (storage.clone(), acked.clone());
+        writers.push(tokio::spawn(async move {
+            for c in 1..=checkpoints {
+                for p in 1..=PIPELINES {
+                    storage
+                        .store_checkpoint(&state(&job_id(j), p, c))
+                        .await
+                        .unwrap();
+                    acked[slot(j, p)].store(c, Ordering::SeqCst);
+                }
+            }
+        }));
+    }
+    let mut readers = Vec::new();
+    for r in 0..4usize {
+        // Each reader is its own storage, as a restarted engine or the CLI would be.
+        let reader = Arc::new(f.storage(Some(KEEP)));
+        let (acked, done) = (acked.clone(), done.clone());
+        readers.push(tokio::spawn(async move {
+            let mut restores = 0u64;
+            let mut round = r;
+            while !done.load(Ordering::SeqCst) {
+                let j = round % JOBS;
+                let p = (round % PIPELINES as usize) as i32 + 1;
+                round += 1;
+                let before = acked[slot(j, p)].load(Ordering::SeqCst);
+                let restore = reader.restore_latest(&job_id(j), p).await.unwrap();
+                restores += 1;
+                if before > 0 {
+                    let got = restore.state.as_ref().map(|s| s.checkpoint_id);
+                    assert!(
+                        got.is_some_and(|c| c >= before),
+                        "job {} pipeline {p}: restored {got:?} after checkpoint {before} was acknowledged (skipped {:?})",
+                        job_id(j),
+                        restore.skipped
+                    );
+                    assert_eq!(restore.state.unwrap(), state(&job_id(j), p, got.unwrap()));
+                }
+            }
+            restores
+        }));
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    done.store(true, Ordering::SeqCst);
+    let mut restores = 0;
+    for r in readers {
+        restores += r.await.unwrap();
+    }
+    assert!(restores > 0);
+    let keep = (checkpoints as usize).min(KEEP) as i64;
+    for j in 0..JOBS {
+        let entries = storage.list_checkpoints(&job_id(j)).await.unwrap();
+        for p in 1..=PIPELINES {
+            let mut ids: Vec<i64> = entries
+                .iter()
+                .filter(|e| e.name.pipeline_id == p)
+                .map(|e| e.name.checkpoint_id)
+                .collect();
+            ids.sort();
+            let want: Vec<i64> = (checkpoints - keep + 1..=checkpoints).collect();
+            assert_eq!(ids, want, "job {} pipeline {p}", job_id(j));
+        }
+    }
+    assert!(storage.verify().await.unwrap().is_clean());
+}
+
 /// Generates one `#[tokio::test]` per suite function. `$fixture` is an async expression
 /// returning `Option<CheckpointFixture>` (`None` only when a server is missing and skipping
 /// is allowed, see `common::missing`).
@@ -470,6 +757,8 @@ macro_rules! checkpoint_suite {
             store_and_read_back, latest_per_pipeline, retention_from_listing_survives_restart,
             corrupt_latest_falls_back, truncated_latest_falls_back, empty_latest_falls_back,
             java_written_files_read, foreign_and_temp_files, invalid_ids_are_refused, deletes,
-            all_unreadable_is_an_error, concurrent_pipelines);
+            all_unreadable_is_an_error, concurrent_pipelines, retention_keeps_newest_readable,
+            a_store_survives_newer_files_of_other_writers, restore_lists_again_when_a_file_vanishes,
+            two_writers_same_checkpoint_id, concurrent_writers_and_readers);
     };
 }

@@ -5,6 +5,7 @@
 pub mod checkpoint_suite;
 pub mod conformance;
 pub mod hdfs_env;
+pub mod hook_fs;
 #[cfg(feature = "oss")]
 pub mod oss_env;
 #[cfg(feature = "s3")]
