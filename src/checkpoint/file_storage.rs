@@ -10,7 +10,7 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use tracing::{debug, info, warn};
 
-use super::codec::{self, CodecError, Integrity};
+use super::codec::{self, CodecError, EncodedParts, Integrity};
 use super::layout::{self, CheckpointFileName};
 use super::{CheckpointError, CheckpointResult, CheckpointStorage, PipelineState};
 use crate::fs::local::LOCAL_TEMP_SUFFIX;
@@ -445,12 +445,12 @@ impl FileStorage {
         &self,
         dir: &Path,
         name: &CheckpointFileName,
-        data: &Bytes,
+        data: &EncodedParts,
     ) -> Result<Path, FsError> {
         let target = dir.join(&name.file_name())?;
         match self.protocol {
             CommitProtocol::ConditionalWrite => {
-                match self.fs.write(&target, data.clone(), false).await {
+                match self.fs.write_parts(&target, parts_of(data), false).await {
                     Ok(()) => Ok(target),
                     // A retried conditional write whose first attempt landed reports "exists".
                     Err(FsError::AlreadyExists { .. }) if self.holds(&target, data).await => {
@@ -476,9 +476,9 @@ impl FileStorage {
         &self,
         temp: &Path,
         target: &Path,
-        data: &Bytes,
+        data: &EncodedParts,
     ) -> Result<(), FsError> {
-        self.fs.write(temp, data.clone(), false).await?;
+        self.fs.write_parts(temp, parts_of(data), false).await?;
         match self.fs.rename(temp, target).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(FsError::AlreadyExists {
@@ -496,8 +496,18 @@ impl FileStorage {
         }
     }
 
-    async fn holds(&self, path: &Path, data: &Bytes) -> bool {
-        matches!(self.fs.read(path).await, Ok(found) if found == *data)
+    async fn holds(&self, path: &Path, data: &EncodedParts) -> bool {
+        let Ok(found) = self.fs.read(path).await else {
+            return false;
+        };
+        let mut rest: &[u8] = &found;
+        for part in data.chunks() {
+            match rest.split_at_checked(part.len()) {
+                Some((head, tail)) if head == part.as_ref() => rest = tail,
+                _ => return false,
+            }
+        }
+        rest.is_empty()
     }
 
     /// The newest `millis` of a pipeline's files as far as this storage knows, listing the
@@ -864,6 +874,10 @@ fn skippable_job_error(error: &CheckpointError) -> Option<String> {
     }
 }
 
+fn parts_of(data: &EncodedParts) -> Vec<Bytes> {
+    data.chunks().into_iter().cloned().collect()
+}
+
 fn now_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -906,7 +920,8 @@ impl CheckpointStorage for FileStorage {
         layout::validate_pipeline_id(state.pipeline_id)?;
         layout::validate_checkpoint_id(state.checkpoint_id)?;
         let dir = self.job_dir(&state.job_id)?;
-        let data = codec::encode(state, self.options.checksum)?;
+        // In pieces: the states are written from the caller's buffer, never copied.
+        let data = codec::encode_parts(state, self.options.checksum)?;
         let floor = self.newest_millis(&state.job_id, state.pipeline_id).await;
         if let Some(newest) = floor
             && newest >= now_millis()
@@ -938,7 +953,7 @@ impl CheckpointStorage for FileStorage {
             job_id: state.job_id.clone(),
             name,
             path: path.to_string(),
-            len: data.len() as u64,
+            len: data.len(),
         });
         let pruned = match self.enforce_retention(&state.job_id, &name).await {
             Ok(pruned) => pruned,
@@ -950,7 +965,7 @@ impl CheckpointStorage for FileStorage {
         };
         Ok(StoredCheckpoint {
             path: path.to_string(),
-            len: data.len() as u64,
+            len: data.len(),
             pruned,
         })
     }

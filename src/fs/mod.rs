@@ -157,16 +157,28 @@ pub trait FileSystem: Send + Sync + Debug {
 
     /// Writes a whole file in one call: `create`, one `write`, `close`.
     async fn write(&self, path: &Path, data: Bytes, overwrite: bool) -> FsResult<()> {
-        write_and_close(self.create(path, overwrite).await?, data).await
+        self.write_parts(path, vec![data], overwrite).await
+    }
+
+    /// Writes a whole file given as pieces, in order, without joining them into one buffer
+    /// (a checkpoint's header, states and trailer): `create`, one `write` per piece, `close`.
+    async fn write_parts(&self, path: &Path, parts: Vec<Bytes>, overwrite: bool) -> FsResult<()> {
+        write_and_close(self.create(path, overwrite).await?, parts).await
     }
 }
 
-/// Writes `data` through `writer` and commits it; on a failed write the file is abandoned.
-pub(crate) async fn write_and_close(mut writer: Box<dyn FileWriter>, data: Bytes) -> FsResult<()> {
-    if let Err(e) = writer.write(data).await {
-        // Best effort; the write error is the one worth reporting.
-        let _ = writer.abort().await;
-        return Err(e);
+/// Writes `parts` through `writer` in order and commits it; on a failed write the file is
+/// abandoned.
+pub(crate) async fn write_and_close(
+    mut writer: Box<dyn FileWriter>,
+    parts: Vec<Bytes>,
+) -> FsResult<()> {
+    for part in parts {
+        if let Err(e) = writer.write(part).await {
+            // Best effort; the write error is the one worth reporting.
+            let _ = writer.abort().await;
+            return Err(e);
+        }
     }
     writer.close().await
 }

@@ -320,7 +320,7 @@ impl FileSystem for HdfsFileSystem {
 
     /// A whole-file write replays from the caller's own buffer (a shared `Bytes`, no copy),
     /// so it survives a failover at any size, beyond `ckpt.hdfs.write.replay-buffer`.
-    async fn write(&self, path: &Path, data: Bytes, overwrite: bool) -> FsResult<()> {
+    async fn write_parts(&self, path: &Path, parts: Vec<Bytes>, overwrite: bool) -> FsResult<()> {
         let writer = io::HdfsWriter::create_with_replay_limit(
             self.inner.clone(),
             path.clone(),
@@ -328,7 +328,7 @@ impl FileSystem for HdfsFileSystem {
             u64::MAX,
         )
         .await?;
-        crate::fs::write_and_close(Box::new(writer), data).await
+        crate::fs::write_and_close(Box::new(writer), parts).await
     }
 
     async fn open(&self, path: &Path) -> FsResult<Box<dyn FileReader>> {
