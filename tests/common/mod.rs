@@ -4,6 +4,7 @@
 
 pub mod checkpoint_suite;
 pub mod conformance;
+pub mod crash;
 pub mod hdfs_env;
 pub mod hook_fs;
 #[cfg(feature = "oss")]
