@@ -16,7 +16,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::crash::{self, Harness, JobModel, Timing};
+use common::crash::{self, Harness, JobModel, Timing, Typical};
 use rand::Rng;
 
 const MAX_RETAINED: usize = 2;
@@ -46,8 +46,8 @@ fn store_killed_at_random_moments() {
     let mut h = harness(dir.path(), "store_killed_at_random_moments");
     let mut m = JobModel::new("733912283451392001");
     let timing = Timing::measure(&mut h, &mut m, 1, &[4 << 10, 64 << 10, 1 << 20, 4 << 20]);
-    let rounds = crash::local_store_rounds();
-    while h.stats.rounds < rounds {
+    let kills = crash::local_store_rounds();
+    while h.more_kills_needed(kills) {
         let pipeline = h.rng.random_range(1..=PIPELINES);
         let len = crash::random_len(&mut h.rng, 22.0);
         let delay = h.kill_delay(timing.of(len));
@@ -71,20 +71,15 @@ fn store_killed_at_random_moments() {
 fn prune_killed_at_random_moments() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = harness(dir.path(), "prune_killed_at_random_moments");
-    let rounds = crash::scaled(30);
-    let mut typical = None;
+    let kills = crash::scaled(50);
+    let mut typical = Typical::default();
     let mut job = 910_000;
-    while h.stats.rounds < rounds {
+    while h.more_kills_needed(kills) {
         job += 1;
         let mut m = JobModel::new(job.to_string());
         h.populate(&mut m, PIPELINES, 10);
-        match typical {
-            None => typical = h.prune_round(&m, None),
-            Some(t) => {
-                let delay = h.kill_delay(t);
-                h.prune_round(&m, Some(delay));
-            }
-        }
+        let kill = typical.next_kill(&mut h);
+        typical.add(kill.is_none(), h.prune_round(&m, kill));
         h.drop_job(&m);
     }
     h.report("prune_killed_at_random_moments");
@@ -95,14 +90,14 @@ fn prune_killed_at_random_moments() {
 fn delete_killed_at_random_moments() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = harness(dir.path(), "delete_killed_at_random_moments");
-    let rounds = crash::scaled(30);
-    let mut typical: [Option<Duration>; 2] = [None, None];
+    let kills = crash::scaled(50);
+    let mut typical = [Typical::default(), Typical::default()];
     let mut job = 920_000;
-    while h.stats.rounds < rounds {
+    while h.more_kills_needed(kills) {
         job += 1;
         let mut m = JobModel::new(job.to_string());
         h.populate(&mut m, PIPELINES, 8);
-        let kind = job % 2;
+        let kind = (job % 2) as usize;
         let targets = (kind == 1).then(|| {
             let mut ids = h.present_ids(&m, 1);
             let keep_first = ids.first().copied();
@@ -112,11 +107,9 @@ fn delete_killed_at_random_moments() {
             }
             (1, ids)
         });
-        let kill = typical[kind].map(|t| h.kill_delay(t));
+        let kill = typical[kind].next_kill(&mut h);
         let took = h.delete_round(&mut m, targets, kill);
-        if typical[kind].is_none() {
-            typical[kind] = took;
-        }
+        typical[kind].add(kill.is_none(), took);
         h.drop_job(&m);
     }
     h.report("delete_killed_at_random_moments");
@@ -133,21 +126,16 @@ fn prune_with_torn_newest_files_killed_at_random_moments() {
         dir.path(),
         "prune_with_torn_newest_files_killed_at_random_moments",
     );
-    let rounds = crash::scaled(20);
-    let mut typical = None;
+    let kills = crash::scaled(50);
+    let mut typical = Typical::default();
     let mut job = 930_000;
-    while h.stats.rounds < rounds {
+    while h.more_kills_needed(kills) {
         job += 1;
         let mut m = JobModel::new(job.to_string());
         h.populate(&mut m, PIPELINES, 10);
         h.plant_torn(&mut m, 1, MAX_RETAINED);
-        match typical {
-            None => typical = h.prune_round(&m, None),
-            Some(t) => {
-                let delay = h.kill_delay(t);
-                h.prune_round(&m, Some(delay));
-            }
-        }
+        let kill = typical.next_kill(&mut h);
+        typical.add(kill.is_none(), h.prune_round(&m, kill));
         h.drop_job(&m);
     }
     h.report("prune_with_torn_newest_files_killed_at_random_moments");

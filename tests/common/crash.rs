@@ -393,6 +393,19 @@ impl Harness {
         }
     }
 
+    /// True while fewer than `target` commands were really terminated by SIGKILL (a kill
+    /// that comes after the command exited does not count). Panics when kills keep missing.
+    pub fn more_kills_needed(&self, target: usize) -> bool {
+        assert!(
+            self.stats.rounds <= 20 * target + 50,
+            "only {} of {} kills landed before the command exited: {:?}",
+            self.stats.killed,
+            self.stats.rounds,
+            self.stats
+        );
+        self.stats.killed < target
+    }
+
     /// A random kill moment for a command that takes about `typical`.
     pub fn kill_delay(&mut self, typical: Duration) -> Duration {
         typical.mul_f64(self.rng.random_range(0.0..1.5))
@@ -434,9 +447,13 @@ impl Harness {
     // Stores.
 
     /// Stores, without killing, a checkpoint of `len` bytes; returns how long `ckpt store` took.
-    pub fn store_unkilled(&mut self, m: &mut JobModel, pipeline: i32, len: usize) -> Duration {
+    pub fn store_unkilled(
+        &mut self,
+        m: &mut JobModel,
+        pipeline: i32,
+        len: usize,
+    ) -> Option<Duration> {
         self.store_round(m, pipeline, len, None)
-            .unwrap_or(Duration::ZERO)
     }
 
     /// One `ckpt store` of a fresh checkpoint of `pipeline`, killed after `kill_after` (or
@@ -482,12 +499,13 @@ impl Harness {
             m.attempts.get_mut(&id).unwrap().acked =
                 Some(report["path"].as_str().unwrap().to_string());
         }
+        let temps_before = self.last_temps;
         let temps = self.check(m, &what);
         if report.is_none() {
             if after.iter().any(|f| f.name.checkpoint_id == id) {
                 self.stats.committed_unacked += 1;
             }
-            if temps > self.last_temps {
+            if temps > temps_before {
                 self.stats.left_temp_files += 1;
             }
         }
@@ -1088,8 +1106,8 @@ fn exited_ok(what: &str, outcome: &Outcome, args: &[&str]) -> Option<Value> {
     }
 }
 
-/// Measures how long `ckpt store` takes for each of a few sizes (two unkilled stores each, the
-/// slower counts), so kill moments can be sampled over 0..1.5x that.
+/// Measures how long `ckpt store` takes for each of a few sizes (one warm-up store, then the
+/// median of three), so kill moments can be sampled over 0..1.5x that.
 pub struct Timing {
     sizes: Vec<(usize, Duration)>,
 }
@@ -1099,9 +1117,12 @@ impl Timing {
     pub fn measure(h: &mut Harness, m: &mut JobModel, pipeline: i32, sizes: &[usize]) -> Timing {
         let mut out = Vec::new();
         for &len in sizes {
-            let a = h.store_unkilled(m, pipeline, len);
-            let b = h.store_unkilled(m, pipeline, len);
-            out.push((len, a.max(b)));
+            h.store_unkilled(m, pipeline, len);
+            let mut runs: Vec<Duration> = (0..3)
+                .filter_map(|_| h.store_unkilled(m, pipeline, len))
+                .collect();
+            runs.sort();
+            out.push((len, runs[1]));
         }
         eprintln!("store durations by size: {out:?}");
         Timing { sizes: out }
@@ -1119,5 +1140,37 @@ impl Timing {
             })
             .map(|s| s.1)
             .unwrap_or(Duration::from_millis(50))
+    }
+}
+
+/// The typical duration of a command: the median of its last five unkilled runs. The first
+/// three runs and every tenth after them are left unkilled to measure it, so it follows the
+/// load of the machine.
+#[derive(Debug, Default, Clone)]
+pub struct Typical {
+    recent: Vec<Duration>,
+    calls: usize,
+}
+
+impl Typical {
+    /// When to kill the next run: `None` to let it finish and measure it.
+    pub fn next_kill(&mut self, h: &mut Harness) -> Option<Duration> {
+        self.calls += 1;
+        if self.recent.len() < 3 || self.calls % 10 == 0 {
+            return None;
+        }
+        let mut v = self.recent.clone();
+        v.sort();
+        Some(h.kill_delay(v[v.len() / 2]))
+    }
+
+    /// Adds the duration of an unkilled run.
+    pub fn add(&mut self, unkilled: bool, took: Option<Duration>) {
+        if let (true, Some(t)) = (unkilled, took) {
+            self.recent.push(t);
+            if self.recent.len() > 5 {
+                self.recent.remove(0);
+            }
+        }
     }
 }
