@@ -5,10 +5,11 @@
 //! `ckpt` processes and the library check what survived against a model of every state handed
 //! to `ckpt store` (the rules are listed in `tests/common/crash.rs`).
 //!
-//! Short mode (CI): 50 store kills, 25 prune kills, 25 delete kills. Long mode:
-//! `CKPT_CRASH_ROUNDS=5000 cargo test --all-features --test crash_hdfs` (a sixth of it for each
-//! kind). A failure prints `CKPT_CRASH_SEED=...` to replay the same choices. Fails when the
-//! cluster cannot start, unless `CKPT_ALLOW_SKIP=1`.
+//! Counts are of commands really terminated by SIGKILL. Short mode (CI): 50 store kills and 50
+//! prune/delete kills (prune, whole-job delete and checkpoint delete in turn), about two minutes.
+//! Long mode: `CKPT_CRASH_ROUNDS=5000 cargo test --all-features --test crash_hdfs` (a sixth of it
+//! for each of the two tests). A failure prints `CKPT_CRASH_SEED=...` to replay the same
+//! choices. Fails when the cluster cannot start, unless `CKPT_ALLOW_SKIP=1`.
 
 #![cfg(feature = "hdfs")]
 
@@ -92,7 +93,7 @@ fn store_killed_at_random_moments_with_failovers() {
             _ => {}
         }
         h.store_round(&mut m, pipeline, len, Some(delay));
-        if h.stats.rounds % 25 == 0 {
+        if h.stats.rounds.is_multiple_of(25) {
             h.prune_completely(&m, &format!("after {} store rounds", h.stats.rounds));
         }
     }
@@ -116,7 +117,7 @@ fn prune_and_delete_killed_at_random_moments_with_failovers() {
     let mut job = 940_000u64;
     while h.more_kills_needed(kills) {
         job += 1;
-        if job % 12 == 0 {
+        if job.is_multiple_of(12) {
             failover(env, &mut h);
         }
         let mut m = JobModel::new(job.to_string());

@@ -198,6 +198,11 @@ fn newer(a: &CheckpointFileName, b: &CheckpointFileName) -> bool {
     CheckpointFileName::newest_first(a, b) == std::cmp::Ordering::Less
 }
 
+/// The paths of `files`.
+fn paths(files: &[Present]) -> BTreeSet<&str> {
+    files.iter().map(|f| f.path.as_str()).collect()
+}
+
 /// The newest `n` of `files` (one pipeline, readable only), by Java's ordering.
 fn newest_n(files: &[&Present], n: usize) -> BTreeSet<String> {
     let mut sorted: Vec<&Present> = files.to_vec();
@@ -406,6 +411,23 @@ impl Harness {
         self.stats.killed < target
     }
 
+    /// Runs `ckpt --json ARGS`, killed after `kill_after` or left to finish; returns its JSON
+    /// when it exited 0 (a failure of its own fails the test) and how long it ran.
+    fn run_maybe_killed(
+        &mut self,
+        what: &str,
+        args: &[&str],
+        kill_after: Option<Duration>,
+    ) -> (Option<Value>, Duration) {
+        let started = Instant::now();
+        let outcome = match kill_after {
+            Some(delay) => self.run_killed(args, delay),
+            None => Outcome::Exited(self.run(args)),
+        };
+        let took = started.elapsed();
+        (exited_ok(what, &outcome, args), took)
+    }
+
     /// A random kill moment for a command that takes about `typical`.
     pub fn kill_delay(&mut self, typical: Duration) -> Duration {
         typical.mul_f64(self.rng.random_range(0.0..1.5))
@@ -477,22 +499,8 @@ impl Harness {
             file.display().to_string(),
         );
         let args = ["store", m.job.as_str(), &p, &c, "--from", &f];
-        let started = Instant::now();
-        let outcome = match kill_after {
-            Some(delay) => self.run_killed(&args, delay),
-            None => Outcome::Exited(self.run(&args)),
-        };
-        let took = started.elapsed();
         let what = format!("store of {}/{pipeline}/{id} ({len} bytes)", m.job);
-        let report = match &outcome {
-            Outcome::Killed => None,
-            Outcome::Exited(out) if out.status.success() => Some(json_of(out, &args)),
-            Outcome::Exited(out) => panic!(
-                "{what} failed by itself ({}): {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        };
+        let (report, took) = self.run_maybe_killed(&what, &args, kill_after);
         let after = self.list(&m.job);
         self.check_store_transition(m, &what, pipeline, id, &before, &after, report.as_ref());
         if let Some(report) = &report {
@@ -524,8 +532,7 @@ impl Harness {
         report: Option<&Value>,
     ) {
         let n = self.max_retained;
-        let before_paths: BTreeSet<&str> = before.iter().map(|f| f.path.as_str()).collect();
-        let after_paths: BTreeSet<&str> = after.iter().map(|f| f.path.as_str()).collect();
+        let (before_paths, after_paths) = (paths(before), paths(after));
         let new: Vec<&Present> = after
             .iter()
             .filter(|f| !before_paths.contains(f.path.as_str()))
@@ -812,8 +819,7 @@ impl Harness {
         report: Option<&Value>,
     ) {
         let n = self.max_retained;
-        let before_paths: BTreeSet<&str> = before.iter().map(|f| f.path.as_str()).collect();
-        let after_paths: BTreeSet<&str> = after.iter().map(|f| f.path.as_str()).collect();
+        let (before_paths, after_paths) = (paths(before), paths(after));
         assert!(
             after_paths.is_subset(&before_paths),
             "{what}: new files appeared: {after:?}"
@@ -899,8 +905,9 @@ impl Harness {
                     states: Bytes::from(states(pipeline, id, 4096)),
                 },
                 true,
-            );
-            let torn = if i % 2 == 0 {
+            )
+            .unwrap();
+            let torn = if i.is_multiple_of(2) {
                 Bytes::new()
             } else {
                 full.slice(..full.len() / 2)
@@ -923,14 +930,8 @@ impl Harness {
     pub fn prune_round(&mut self, m: &JobModel, kill_after: Option<Duration>) -> Option<Duration> {
         let what = format!("prune of {}", m.job);
         let before = self.list(&m.job);
-        let started = Instant::now();
         let args = ["prune", m.job.as_str()];
-        let outcome = match kill_after {
-            Some(delay) => self.run_killed(&args, delay),
-            None => Outcome::Exited(self.run(&args)),
-        };
-        let took = started.elapsed();
-        let report = exited_ok(&what, &outcome, &args);
+        let (report, took) = self.run_maybe_killed(&what, &args, kill_after);
         let after = self.list(&m.job);
         self.check_prune_transition(m, &what, &before, &after, report.as_ref());
         if report.is_none() && after.len() < before.len() {
@@ -981,16 +982,10 @@ impl Harness {
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let before = self.list(&m.job);
-        let started = Instant::now();
-        let outcome = match kill_after {
-            Some(delay) => self.run_killed(&args, delay),
-            None => Outcome::Exited(self.run(&args)),
-        };
-        let took = started.elapsed();
-        let report = exited_ok(&what, &outcome, &args);
+        let (report, took) = self.run_maybe_killed(&what, &args, kill_after);
         let after = self.list(&m.job);
         let check_subset = |after: &[Present], stage: &str| {
-            let after_paths: BTreeSet<&str> = after.iter().map(|f| f.path.as_str()).collect();
+            let after_paths = paths(after);
             for f in &before {
                 let targeted = doomed.contains(&f.name.checkpoint_id);
                 assert!(
@@ -1156,7 +1151,7 @@ impl Typical {
     /// When to kill the next run: `None` to let it finish and measure it.
     pub fn next_kill(&mut self, h: &mut Harness) -> Option<Duration> {
         self.calls += 1;
-        if self.recent.len() < 3 || self.calls % 10 == 0 {
+        if self.recent.len() < 3 || self.calls.is_multiple_of(10) {
             return None;
         }
         let mut v = self.recent.clone();
