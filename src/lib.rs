@@ -8,6 +8,8 @@ pub mod checkpoint;
 pub mod conf;
 pub mod config;
 pub mod fs;
+#[doc(hidden)]
+pub mod fuzzing;
 mod xml_entity;
 
 /// The README's Rust example, compiled as a doc test.

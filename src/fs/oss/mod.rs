@@ -30,6 +30,44 @@ use super::{
 };
 use crate::conf::Configuration;
 
+/// Runs one arbitrary response body through every pure parser of OSS responses (the
+/// `oss_xml` fuzz target, see [`crate::fuzzing`]): listings, error documents, multipart upload
+/// ids and the dates they carry. Panics only on a bug.
+pub(crate) fn fuzz_responses(body: &[u8]) {
+    if let Ok(doc) = xml::parse(body) {
+        let field = |n: &str| doc.text_of(n).unwrap_or("").to_string();
+        let ctx = client::ErrorContext {
+            method: "GET",
+            uri: "oss://bucket/key",
+            bucket: "bucket",
+            endpoint: "oss-cn-hangzhou.aliyuncs.com",
+            provider: "fuzz",
+            access_key_id: "LTAI-fuzz",
+        };
+        for status in [403, 404, 409, 412, 416, 500] {
+            let _ = client::map_error(&ctx, status, &field("Code"), &field("Message"), "rid")
+                .to_string();
+        }
+        let _ = doc.text_of("UploadId");
+        for c in doc.children("Contents") {
+            let _ = c.text_of("LastModified").map(client::parse_iso8601);
+        }
+    }
+    if let Ok(page) = client::parse_list(body) {
+        if let Some(marker) = &page.next_marker {
+            assert!(
+                !marker.is_empty(),
+                "an empty NextMarker would restart the listing"
+            );
+        }
+        let _ = page.prefixes.len() + page.objects.len();
+    }
+    if let Ok(text) = std::str::from_utf8(body) {
+        let _ = client::parse_iso8601(text);
+        let _ = client::parse_http_date(text);
+    }
+}
+
 /// Factory for [`OssFileSystem`] (`oss://`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OssFileSystemFactory {
