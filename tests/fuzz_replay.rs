@@ -108,7 +108,10 @@ fn every_target_has_a_replay() {
         .map(|(n, _)| n.to_string())
         .collect();
     known.sort();
-    assert_eq!(files, known, "fuzz/fuzz_targets and ckpt::fuzzing::TARGETS differ");
+    assert_eq!(
+        files, known,
+        "fuzz/fuzz_targets and ckpt::fuzzing::TARGETS differ"
+    );
 }
 
 #[test]
