@@ -3,6 +3,7 @@
 mod bench;
 mod commands;
 mod demo;
+pub mod logging;
 mod output;
 
 use std::ffi::OsString;
@@ -296,12 +297,14 @@ pub async fn run(cli: Cli) -> ExitCode {
     match commands::dispatch(&cli, out).await {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
+            // The sources redact secrets; this is the safety net for URLs from anywhere.
+            let message = ckpt::conf::redact_log_text(&failure.message);
             if out.json {
                 let _ = out.json(
-                    &serde_json::json!({ "error": failure.message, "exit_code": failure.code }),
+                    &serde_json::json!({ "error": message.as_ref(), "exit_code": failure.code }),
                 );
             }
-            eprintln!("error: {}", failure.message);
+            eprintln!("error: {message}");
             ExitCode::from(failure.code)
         }
     }

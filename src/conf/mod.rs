@@ -18,7 +18,10 @@ pub use plugin::{
     DEFAULT_NAMESPACE, HADOOP_KEY_PREFIX, KERBEROS_KEYTAB_KEY, KERBEROS_PRINCIPAL_KEY,
     KerberosLogin, PluginConfig, StorageType, resolve_namespace,
 };
-pub use redact::{REDACTED, is_secret_key, redact_value};
+pub use redact::{
+    HADOOP_SENSITIVE_KEY_PATTERNS, REDACTED, is_secret_key, redact_log_text, redact_url,
+    redact_urls_in, redact_value,
+};
 pub use site::{load_site_file, load_site_files, parse_site_xml};
 pub use value::{parse_bool, parse_duration, parse_size};
 

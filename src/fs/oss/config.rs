@@ -105,7 +105,7 @@ pub struct OssSettings {
     pub signature: SignatureVersion,
     /// Region (for V4; may be empty for V1).
     pub region: String,
-    /// Key material (Debug shows only the access key id).
+    /// Key material (Debug shows none of it).
     pub credentials: SigningCredentials,
     /// Which provider supplied the credentials (for error messages).
     pub provider: String,
@@ -145,6 +145,7 @@ impl From<crate::conf::ConfError> for FsError {
 /// Parses `fs.oss.endpoint` (bare host, `host:port`, or `http(s)://host[:port]`).
 pub fn parse_endpoint(value: &str, secure: bool, path_style: Option<bool>) -> FsResult<Endpoint> {
     let raw = value.trim();
+    let shown = crate::conf::redact_url(raw);
     if raw.is_empty() {
         return Err(conf_err(
             ENDPOINT,
@@ -158,7 +159,7 @@ pub fn parse_endpoint(value: &str, secure: bool, path_style: Option<bool>) -> Fs
                 return Err(conf_err(
                     ENDPOINT,
                     format!(
-                        "{raw:?} has scheme {s:?}; use http:// or https:// (or a bare host name)"
+                        "{shown:?} has scheme {s:?}; use http:// or https:// (or a bare host name)"
                     ),
                 ));
             }
@@ -168,7 +169,7 @@ pub fn parse_endpoint(value: &str, secure: bool, path_style: Option<bool>) -> Fs
             return Err(conf_err(
                 ENDPOINT,
                 format!(
-                    "{raw:?} is not a valid endpoint URL; write http://host:port, https://host or a bare host name"
+                    "{shown:?} is not a valid endpoint URL; write http://host:port, https://host or a bare host name"
                 ),
             ));
         }
@@ -178,20 +179,20 @@ pub fn parse_endpoint(value: &str, secure: bool, path_style: Option<bool>) -> Fs
     if rest.contains('/') || rest.contains('?') || rest.contains('#') || rest.contains('@') {
         return Err(conf_err(
             ENDPOINT,
-            format!("{raw:?} must be a host (and port) only, without a path, query or user"),
+            format!("{shown:?} must be a host (and port) only, without a path, query or user"),
         ));
     }
     let (host, port) = if let Some(after) = rest.strip_prefix('[') {
         let (h, tail) = after
             .split_once(']')
-            .ok_or_else(|| conf_err(ENDPOINT, format!("{raw:?}: unclosed [ in IPv6 host")))?;
+            .ok_or_else(|| conf_err(ENDPOINT, format!("{shown:?}: unclosed [ in IPv6 host")))?;
         let port = match tail.strip_prefix(':') {
             Some(p) => Some(p),
             None if tail.is_empty() => None,
             None => {
                 return Err(conf_err(
                     ENDPOINT,
-                    format!("{raw:?}: unexpected {tail:?} after the host"),
+                    format!("{shown:?}: unexpected {tail:?} after the host"),
                 ));
             }
         };
@@ -207,7 +208,7 @@ pub fn parse_endpoint(value: &str, secure: bool, path_style: Option<bool>) -> Fs
             p.parse::<u16>().map_err(|_| {
                 conf_err(
                     ENDPOINT,
-                    format!("{raw:?}: port {p:?} is not a number in 1..65535"),
+                    format!("{shown:?}: port {p:?} is not a number in 1..65535"),
                 )
             })
         })
@@ -219,7 +220,7 @@ pub fn parse_endpoint(value: &str, secure: bool, path_style: Option<bool>) -> Fs
     {
         return Err(conf_err(
             ENDPOINT,
-            format!("{raw:?}: {host:?} is not a valid host name"),
+            format!("{shown:?}: {host:?} is not a valid host name"),
         ));
     }
     let is_ip = host.starts_with('[') || host.parse::<std::net::Ipv4Addr>().is_ok();
@@ -390,7 +391,8 @@ impl OssSettings {
             return Err(conf_err(
                 REGION,
                 format!(
-                    "is required with {sig_key}=V4 when the endpoint ({endpoint_value}) does not name the region; set it to e.g. cn-hangzhou"
+                    "is required with {sig_key}=V4 when the endpoint ({}) does not name the region; set it to e.g. cn-hangzhou",
+                    endpoint.display()
                 ),
             ));
         }

@@ -32,7 +32,8 @@ pub struct SigningCredentials {
 impl std::fmt::Debug for SigningCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SigningCredentials")
-            .field("access_key_id", &self.access_key_id)
+            // The configuration redacts fs.oss.accessKeyId too: Debug agrees.
+            .field("access_key_id", &crate::conf::REDACTED)
             .field("access_key_secret", &crate::conf::REDACTED)
             .field(
                 "security_token",

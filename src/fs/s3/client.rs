@@ -15,6 +15,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 
 use super::config::{ChecksumMode, Endpoint, ProviderKind, S3Settings};
 use super::credentials::{HadoopCredentialsChain, ProviderUsed};
+use super::log_scrub::{KnownSecrets, ScrubbingSubscriber};
 use crate::fs::FsError;
 
 /// One bucket's client, settings and run-time state.
@@ -30,6 +31,9 @@ pub struct S3Context {
     used: Option<ProviderUsed>,
     /// Whether conditional create is (still) believed to work on this endpoint.
     conditional: AtomicBool,
+    /// The dispatcher SDK requests run under, scrubbing credentials from the SDK's events
+    /// (`None` when no subscriber was installed when the client was built).
+    log: Option<tracing::Dispatch>,
 }
 
 impl S3Context {
@@ -53,11 +57,22 @@ impl S3Context {
         if let Endpoint::Custom(url) = &settings.endpoint {
             builder = builder.endpoint_url(url.clone());
         }
+        let secrets = KnownSecrets::default();
+        for value in [
+            &settings.keys.access_key,
+            &settings.keys.secret_key,
+            &settings.keys.session_token,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            secrets.add(value);
+        }
         let used = if settings.providers == [ProviderKind::Anonymous] {
             builder = builder.allow_no_auth();
             None
         } else {
-            let chain = HadoopCredentialsChain::new(&settings)?;
+            let chain = HadoopCredentialsChain::new(&settings)?.with_known_secrets(secrets.clone());
             let used = chain.used();
             builder = builder.credentials_provider(SharedCredentialsProvider::new(chain));
             Some(used)
@@ -70,7 +85,16 @@ impl S3Context {
             scheme: scheme.to_string(),
             used,
             conditional,
+            log: ScrubbingSubscriber::dispatch_for_current(secrets),
         })
+    }
+
+    /// The dispatcher SDK requests of this client run under (see [`ScrubbedRequest`]).
+    pub fn log_dispatch(&self) -> tracing::Dispatch {
+        match &self.log {
+            Some(dispatch) => dispatch.clone(),
+            None => tracing::dispatcher::get_default(tracing::Dispatch::clone),
+        }
     }
 
     /// Whether `create(overwrite=false)` uses a conditional request.
@@ -265,6 +289,19 @@ impl S3Context {
         }
     }
 }
+
+/// Runs an SDK request (`builder.send()`) so that its log events never show credentials
+/// (see [`super::log_scrub`]): `builder.send().scrubbed(&ctx).await`. Every request goes
+/// through it.
+pub trait ScrubbedRequest: std::future::Future + Sized {
+    /// The request, run under `ctx`'s scrubbing dispatcher.
+    fn scrubbed(self, ctx: &S3Context) -> tracing::instrument::WithDispatch<Self> {
+        use tracing::instrument::WithSubscriber;
+        self.with_subscriber(ctx.log_dispatch())
+    }
+}
+
+impl<F: std::future::Future> ScrubbedRequest for F {}
 
 /// True when the error is the identity (credentials) resolution failing.
 fn is_credentials_failure<E>(err: &SdkError<E, HttpResponse>) -> bool

@@ -317,9 +317,10 @@ pub fn parse_endpoint(
     let Some(raw) = value else {
         return Ok((Endpoint::Aws, None));
     };
+    let shown = crate::conf::redact_url(raw);
     let bad = |reason: String| FsError::Config {
         key: ENDPOINT.to_string(),
-        message: format!("invalid value {raw:?}: {reason}"),
+        message: format!("invalid value {shown:?}: {reason}"),
     };
     let (scheme, rest) = match raw.split_once("://") {
         Some((scheme, rest)) => {

@@ -13,6 +13,7 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
 
 use super::config::{ACCESS_KEY, ProviderKind, S3Settings, SECRET_KEY, SESSION_TOKEN, StaticKeys};
+use super::log_scrub::KnownSecrets;
 use crate::fs::FsError;
 
 /// Records which provider of a chain supplied the credentials in use.
@@ -37,6 +38,7 @@ impl ProviderUsed {
 pub struct HadoopCredentialsChain {
     providers: Vec<(ProviderKind, SharedCredentialsProvider)>,
     used: ProviderUsed,
+    secrets: KnownSecrets,
 }
 
 /// Static keys from the configuration, as the Simple or Temporary provider reads them.
@@ -130,7 +132,15 @@ impl HadoopCredentialsChain {
         Ok(HadoopCredentialsChain {
             providers,
             used: ProviderUsed::default(),
+            secrets: KnownSecrets::default(),
         })
+    }
+
+    /// Remembers every credential this chain hands out in `secrets` (which the SDK's log
+    /// events are scrubbed of).
+    pub fn with_known_secrets(mut self, secrets: KnownSecrets) -> Self {
+        self.secrets = secrets;
+        self
     }
 
     /// The handle telling which provider supplied the credentials in use.
@@ -143,6 +153,11 @@ impl HadoopCredentialsChain {
         for (kind, provider) in &self.providers {
             match provider.provide_credentials().await {
                 Ok(creds) => {
+                    self.secrets.add(creds.access_key_id());
+                    self.secrets.add(creds.secret_access_key());
+                    if let Some(token) = creds.session_token() {
+                        self.secrets.add(token);
+                    }
                     tracing::debug!(provider = %kind, "S3 credentials loaded");
                     self.used.set(*kind);
                     return Ok(creds);

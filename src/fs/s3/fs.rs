@@ -16,8 +16,9 @@ use aws_sdk_s3::types::{
 use base64::Engine;
 use bytes::{Bytes, BytesMut};
 use futures::stream::{self, BoxStream, StreamExt};
+use tracing::instrument::WithSubscriber;
 
-use super::client::{S3Context, is_not_implemented};
+use super::client::{S3Context, ScrubbedRequest, is_not_implemented};
 use super::config::{ChecksumMode, settings_from_conf};
 use crate::conf::Configuration;
 use crate::fs::path::rebase_keys;
@@ -158,6 +159,7 @@ impl S3FileSystem {
             .bucket(self.bucket())
             .key(key)
             .send()
+            .scrubbed(&self.ctx)
             .await
         {
             Ok(out) => Ok(Some(HeadInfo {
@@ -193,6 +195,7 @@ impl S3FileSystem {
             req = req.continuation_token(t);
         }
         req.send()
+            .scrubbed(&self.ctx)
             .await
             .map_err(|e| self.ctx.map_err("LIST", &shown.to_string(), e))
     }
@@ -218,6 +221,7 @@ impl S3FileSystem {
             .key(Self::dir_prefix(key))
             .body(ByteStream::from(Bytes::new()))
             .send()
+            .scrubbed(&self.ctx)
             .await
             .map_err(|e| {
                 self.ctx
@@ -314,6 +318,7 @@ impl S3FileSystem {
                 .bucket(self.bucket())
                 .delete(delete)
                 .send()
+                .scrubbed(&self.ctx)
                 .await
                 .map_err(|e| self.ctx.map_err("DELETE (batch)", &shown.to_string(), e))?;
             if let Some(first) = out.errors().first() {
@@ -342,6 +347,7 @@ impl S3FileSystem {
             .copy_source(encode_copy_source(self.bucket(), src))
             .key(dst)
             .send()
+            .scrubbed(&self.ctx)
             .await
             .map_err(|e| self.ctx.map_err("COPY", &shown.to_string(), e))?;
         Ok(())
@@ -566,6 +572,7 @@ impl FileSystem for S3FileSystem {
                 .bucket(self.bucket())
                 .key(&key)
                 .send()
+                .scrubbed(&self.ctx)
                 .await
                 .map_err(|e| self.ctx.map_err("DELETE", &path.to_string(), e))?;
             self.keep_parent(path).await?;
@@ -629,6 +636,7 @@ impl FileSystem for S3FileSystem {
                 .bucket(self.bucket())
                 .key(&src_key)
                 .send()
+                .scrubbed(&self.ctx)
                 .await
                 .map_err(|e| self.ctx.map_err("DELETE", &src.to_string(), e))?;
         } else {
@@ -698,6 +706,7 @@ impl S3Writer {
         }
         let out = req
             .send()
+            .scrubbed(&self.ctx)
             .await
             .map_err(|e| self.ctx.map_err("CreateMultipartUpload", &self.shown(), e))?;
         let upload_id = out.upload_id().ok_or_else(|| FsError::Backend {
@@ -739,6 +748,7 @@ impl S3Writer {
         let out = req
             .body(ByteStream::from(data))
             .send()
+            .scrubbed(&self.ctx)
             .await
             .map_err(|e| self.ctx.map_err("UploadPart", &self.path.to_string(), e))?;
         let mut part = CompletedPart::builder()
@@ -760,6 +770,7 @@ impl S3Writer {
                 .key(&self.key)
                 .upload_id(&upload.upload_id)
                 .send()
+                .scrubbed(&self.ctx)
                 .await
                 .map_err(|e| self.ctx.map_err("AbortMultipartUpload", &self.shown(), e))?;
         }
@@ -781,7 +792,7 @@ impl S3Writer {
         if conditional {
             req = req.if_none_match("*");
         }
-        match req.send().await {
+        match req.send().scrubbed(&self.ctx).await {
             Ok(_) => Ok(()),
             Err(e) => {
                 let err = self.ctx.map_err("PUT", &self.shown(), e);
@@ -802,6 +813,7 @@ impl S3Writer {
             .bucket(&self.ctx.settings.bucket)
             .key(&self.key)
             .send()
+            .scrubbed(&self.ctx)
             .await;
         match head {
             Ok(_) => Err(FsError::AlreadyExists { path: self.shown() }),
@@ -834,7 +846,7 @@ impl S3Writer {
         if conditional {
             req = req.if_none_match("*");
         }
-        match req.send().await {
+        match req.send().scrubbed(&self.ctx).await {
             Ok(_) => {
                 self.upload = None;
                 Ok(())
@@ -926,6 +938,7 @@ impl Drop for S3Writer {
             && let Ok(handle) = tokio::runtime::Handle::try_current()
         {
             let client = self.ctx.client.clone();
+            let log = self.ctx.log_dispatch();
             let bucket = self.ctx.settings.bucket.clone();
             let key = self.key.clone();
             handle.spawn(async move {
@@ -935,6 +948,7 @@ impl Drop for S3Writer {
                     .key(key)
                     .upload_id(upload.upload_id)
                     .send()
+                    .with_subscriber(log)
                     .await;
             });
         }
@@ -977,6 +991,7 @@ impl FileReader for S3Reader {
             .key(&self.key)
             .range(format!("bytes={offset}-{last}"))
             .send()
+            .scrubbed(&self.ctx)
             .await
             .map_err(|e| self.ctx.map_err("GET", &self.path.to_string(), e))?;
         let data = out
