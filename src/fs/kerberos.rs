@@ -70,7 +70,8 @@ pub async fn ensure_login(conf: &Configuration) -> FsResult<()> {
 /// Errors: [`FsError::Config`] for a keytab key without principal (or the reverse) or a
 /// missing krb5.conf named by a key; [`FsError::Auth`] when the login fails (missing or
 /// unreadable keytab, principal not in the keytab or unknown to the KDC, unreachable KDC, wrong
-/// NameNode principal), naming the principal, the keytab path and what to check.
+/// NameNode principal), naming the principal, the keytab's key (never its path: it is redacted
+/// everywhere) and what to check.
 pub async fn login(conf: &Configuration) -> FsResult<Option<Arc<KerberosSession>>> {
     let Some(settings) = Settings::from_conf(conf)? else {
         return Ok(None);
@@ -105,7 +106,6 @@ pub async fn login(conf: &Configuration) -> FsResult<Option<Arc<KerberosSession>
                 .map_err(|f| errors::auth_error(&subject, &f, None))?;
             tracing::info!(
                 principal = %settings.principal,
-                keytab = %settings.keytab,
                 expires_in_s = remaining(lifetime.end).as_secs(),
                 "Kerberos login from keytab"
             );
@@ -144,13 +144,25 @@ pub async fn login(conf: &Configuration) -> FsResult<Option<Arc<KerberosSession>
 }
 
 /// A keytab login shared by the process: its private credential cache and renewal state.
-#[derive(Debug)]
+/// `Debug` redacts the keytab path.
 pub struct KerberosSession {
     principal: String,
     keytab: String,
     ccache: String,
     krb5_conf: String,
     state: Mutex<State>,
+}
+
+impl std::fmt::Debug for KerberosSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KerberosSession")
+            .field("principal", &self.principal)
+            .field("keytab", &crate::conf::REDACTED)
+            .field("ccache", &self.ccache)
+            .field("krb5_conf", &self.krb5_conf)
+            .field("state", &self.state)
+            .finish()
+    }
 }
 
 #[derive(Debug)]
@@ -642,9 +654,10 @@ mod tests {
         let m = e.to_string();
         assert!(matches!(e, FsError::Auth { .. }), "{m}");
         assert!(
-            m.contains("ckpt@EXAMPLE.COM") && m.contains("/nonexistent/ckpt.keytab"),
+            m.contains("ckpt@EXAMPLE.COM") && m.contains("kerberosKeytabFilePath"),
             "{m}"
         );
+        assert!(!m.contains("/nonexistent/ckpt.keytab"), "{m}");
         assert!(m.contains("does not exist"), "{m}");
     }
 
@@ -666,10 +679,8 @@ mod tests {
                 (KERBEROS_KEYTAB_KEY, &keytab),
             ]);
             let m = login(&c).await.unwrap_err().to_string();
-            assert!(
-                m.contains(why) && m.contains(&keytab) && m.contains("klist -kt"),
-                "{m}"
-            );
+            assert!(m.contains(why) && m.contains("klist -kt"), "{m}");
+            assert!(!m.contains(&keytab), "the keytab path is redacted: {m}");
             assert!(!m.contains("SECRET"), "{m}");
         }
     }

@@ -1,7 +1,7 @@
 //! Turning krb5 failures into clear [`FsError::Auth`] messages (pure, unit-tested).
 //!
-//! A message names the principal, the keytab path, the krb5.conf in use and what to check;
-//! it never contains key material (krb5's own messages do not either).
+//! A message names the principal, the keytab's key (never its path), the krb5.conf in use and
+//! what to check; it never contains key material (krb5's own messages do not either).
 
 use crate::fs::FsError;
 
@@ -184,7 +184,15 @@ pub struct Subject<'a> {
     pub krb5_conf: &'a str,
 }
 
+/// How a message refers to the keytab: by its key. The path is redacted everywhere, like every
+/// value of a key naming a keytab (see `crate::conf::is_secret_key`): it tells an attacker where
+/// the key material lives.
+const KEYTAB: &str = "the keytab of kerberosKeytabFilePath";
+
 /// The [`FsError::Auth`] for a failed login (or NameNode service ticket `service`).
+///
+/// Names the principal, the step, the krb5.conf in use and what to check; the keytab is named
+/// by its key, never by its path (krb5's own message is scrubbed of it too).
 pub fn auth_error(subject: &Subject<'_>, failure: &Failure, service: Option<&str>) -> FsError {
     let Subject {
         principal,
@@ -193,19 +201,19 @@ pub fn auth_error(subject: &Subject<'_>, failure: &Failure, service: Option<&str
     } = *subject;
     let hint = match classify(failure) {
         Cause::LibraryMissing => "install the MIT Kerberos runtime (Debian/Ubuntu: apt-get install libkrb5-3 libgssapi-krb5-2; RHEL: yum install krb5-libs)".to_string(),
-        Cause::KeytabMissing => format!("the keytab file {keytab} does not exist; check kerberosKeytabFilePath"),
-        Cause::KeytabUnreadable => format!("the keytab file {keytab} is not readable by this process; check its owner and mode"),
-        Cause::KeytabInvalid => format!("{keytab} is not a readable keytab; check it with `klist -kt {keytab}`"),
-        Cause::PrincipalNotInKeytab => format!("the keytab holds no key for {principal}; list its principals with `klist -kt {keytab}` and set kerberosPrincipal to one of them (realm included)"),
-        Cause::UnknownPrincipal => format!("the KDC does not know {principal}; check the principal's spelling and realm (`klist -kt {keytab}` lists the keytab's principals)"),
+        Cause::KeytabMissing => format!("{KEYTAB} does not exist; check kerberosKeytabFilePath"),
+        Cause::KeytabUnreadable => format!("{KEYTAB} is not readable by this process; check its owner and mode"),
+        Cause::KeytabInvalid => format!("{KEYTAB} is not a readable keytab; check it with `klist -kt <keytab>`"),
+        Cause::PrincipalNotInKeytab => format!("{KEYTAB} holds no key for {principal}; list its principals with `klist -kt <keytab>` and set kerberosPrincipal to one of them (realm included)"),
+        Cause::UnknownPrincipal => format!("the KDC does not know {principal}; check the principal's spelling and realm (`klist -kt <keytab>` lists the keytab's principals)"),
         Cause::UnknownService => format!("the KDC does not know the NameNode principal {}; check dfs.namenode.kerberos.principal (with _HOST replaced by the NameNode's host name)", service.unwrap_or("?")),
-        Cause::WrongKey => format!("the key in {keytab} does not match the KDC's key for {principal} (stale keytab after a password or kvno change?); export a fresh keytab"),
+        Cause::WrongKey => format!("the key in {KEYTAB} does not match the KDC's key for {principal} (stale keytab after a password or kvno change?); export a fresh keytab"),
         Cause::KdcUnreachable => format!("no KDC for the principal's realm could be reached; check the [realms] kdc entries of {krb5_conf} and that the KDC is up and reachable from this host"),
         Cause::BadKrb5Conf => format!("check {krb5_conf}: it must exist, be readable and define default_realm and the realm's kdc"),
         Cause::ClockSkew => "the clocks of this host and the KDC differ too much; synchronise them (NTP)".to_string(),
         Cause::MalformedPrincipal => format!("{principal:?} is not a valid principal name (expected primary[/instance]@REALM)"),
         Cause::PrincipalUnusable => format!("the KDC refuses {principal} (disabled, expired or no supported key type); ask the Kerberos admin"),
-        Cause::Other => format!("check {krb5_conf}, that the KDC is reachable, and the keytab with `klist -kt {keytab}`"),
+        Cause::Other => format!("check {krb5_conf}, that the KDC is reachable, and the keytab with `klist -kt <keytab>`"),
     };
     let code = if failure.code != 0 {
         format!(" (krb5 error {})", failure.code)
@@ -215,17 +223,30 @@ pub fn auth_error(subject: &Subject<'_>, failure: &Failure, service: Option<&str
     let detail = if failure.message.is_empty() {
         String::new()
     } else {
-        format!(": {}", failure.message)
+        format!(": {}", scrub_keytab(&failure.message, keytab))
     };
     let target = service
         .map(|s| format!(" (service {s})"))
         .unwrap_or_default();
     FsError::Auth {
         message: format!(
-            "Kerberos login as {principal} with keytab {keytab} failed while {}{target}{detail}{code}; {hint}",
+            "Kerberos login as {principal} with {KEYTAB} failed while {}{target}{detail}{code}; {hint}",
             failure.step.describe()
         ),
     }
+}
+
+/// `message` without the keytab's path (krb5 and the OS name the file in their messages).
+pub fn scrub_keytab(message: &str, keytab: &str) -> String {
+    let path = keytab
+        .trim()
+        .strip_prefix("FILE:")
+        .unwrap_or(keytab.trim())
+        .trim();
+    if path.is_empty() {
+        return message.to_string();
+    }
+    message.replace(path, crate::conf::REDACTED)
 }
 
 #[cfg(test)]
@@ -301,8 +322,8 @@ mod tests {
     fn messages_name_principal_keytab_and_what_to_check() {
         let m = message(Step::InitialCredentials, KRB5_KT_NOTFOUND);
         assert!(m.contains("ckpt/host@EXAMPLE.COM"), "{m}");
-        assert!(m.contains("/etc/ckpt.keytab"), "{m}");
-        assert!(m.contains("klist -kt /etc/ckpt.keytab"), "{m}");
+        assert!(m.contains("kerberosKeytabFilePath"), "{m}");
+        assert!(m.contains("klist -kt"), "{m}");
         assert!(m.contains("lib says"), "{m}");
         assert!(m.contains("-1765328203"), "{m}");
 
@@ -332,6 +353,38 @@ mod tests {
             m.contains("nn/nn1.example.com@EXAMPLE.COM")
                 && m.contains("dfs.namenode.kerberos.principal"),
             "{m}"
+        );
+    }
+
+    #[test]
+    fn keytab_path_is_never_shown() {
+        for step in [Step::ResolveKeytab, Step::InitialCredentials] {
+            for code in [
+                ENOENT,
+                EACCES,
+                KRB5_KT_FORMAT,
+                KRB5_KT_NOTFOUND,
+                KRB5KDC_ERR_PREAUTH_FAILED,
+                0,
+                1,
+            ] {
+                let m = auth_error(
+                    &subject(),
+                    &Failure::new(
+                        step,
+                        code,
+                        "Key table file '/etc/ckpt.keytab' not found".into(),
+                    ),
+                    None,
+                )
+                .to_string();
+                assert!(!m.contains("/etc/ckpt.keytab"), "{m}");
+                assert!(m.contains("kerberosKeytabFilePath"), "{m}");
+            }
+        }
+        assert_eq!(
+            scrub_keytab("FILE:/k/t x /k/t", "FILE:/k/t"),
+            "FILE:<redacted> x <redacted>"
         );
     }
 
