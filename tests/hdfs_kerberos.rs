@@ -740,7 +740,10 @@ async fn offline_errors() {
             msg.contains("ckpt@EXAMPLE.COM") && msg.contains("kerberosKeytabFilePath"),
             "{what}: {msg}"
         );
-        assert!(!msg.contains(keytab), "{what}: the keytab path is redacted: {msg}");
+        assert!(
+            !msg.contains(keytab),
+            "{what}: the keytab path is redacted: {msg}"
+        );
         for n in needles {
             assert!(msg.contains(n), "{what}: {msg} lacks {n:?}");
         }

@@ -19,8 +19,8 @@ pub use plugin::{
     KerberosLogin, PluginConfig, StorageType, resolve_namespace,
 };
 pub use redact::{
-    HADOOP_SENSITIVE_KEY_PATTERNS, REDACTED, is_secret_key, redact_log_text, redact_url,
-    redact_urls_in, redact_value,
+    HADOOP_SENSITIVE_KEY_PATTERNS, REDACTED, is_secret_key, redact_authority, redact_log_text,
+    redact_url, redact_urls_in, redact_value,
 };
 pub use site::{load_site_file, load_site_files, parse_site_xml};
 pub use value::{parse_bool, parse_duration, parse_size};

@@ -61,13 +61,22 @@ impl fmt::Display for StorageType {
     }
 }
 
-/// Kerberos login from a keytab, as plugin-config asks for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Kerberos login from a keytab, as plugin-config asks for it. `Debug` redacts the keytab path.
+#[derive(Clone, PartialEq, Eq)]
 pub struct KerberosLogin {
     /// The client principal, e.g. `seatunnel/host@REALM`.
     pub principal: String,
     /// The keytab file (its path only; the content is never read into configuration).
     pub keytab: PathBuf,
+}
+
+impl std::fmt::Debug for KerberosLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KerberosLogin")
+            .field("principal", &self.principal)
+            .field("keytab", &super::REDACTED)
+            .finish()
+    }
 }
 
 /// The effective settings of the general (`hdfs`) checkpoint storage plugin.

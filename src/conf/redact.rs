@@ -137,6 +137,17 @@ pub fn redact_log_text(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// A URI authority as it may be shown: `user:password@host` becomes `user:<redacted>@host`.
+pub fn redact_authority(authority: &str) -> Cow<'_, str> {
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => Cow::Owned(format!("{user}:{REDACTED}@{host}")),
+            None => Cow::Borrowed(authority),
+        },
+        None => Cow::Borrowed(authority),
+    }
+}
+
 /// Characters that end a URL inside running text (messages, logs, JSON).
 fn ends_url(c: char) -> bool {
     c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>')
@@ -259,6 +270,9 @@ mod tests {
             "http://u:<redacted>@h"
         );
         assert_eq!(redact_value("fs.s3a.secret.key", "http://u:pw@h"), REDACTED);
+        assert_eq!(redact_authority("u:p@w@h:1"), "u:<redacted>@h:1");
+        assert_eq!(redact_authority("u@h:1"), "u@h:1");
+        assert_eq!(redact_authority("h:1"), "h:1");
     }
 
     #[test]

@@ -185,7 +185,13 @@ impl Path {
 impl fmt::Display for Path {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.scheme, &self.authority) {
-            (Some(scheme), Some(authority)) => write!(f, "{scheme}://{authority}{}", self.path),
+            // A password in the authority is never shown (no backend uses one).
+            (Some(scheme), Some(authority)) => write!(
+                f,
+                "{scheme}://{}{}",
+                crate::conf::redact_authority(authority),
+                self.path
+            ),
             (Some(scheme), None) => write!(f, "{scheme}://{}", self.path),
             (None, _) => f.write_str(&self.path),
         }

@@ -40,17 +40,51 @@ pub enum Auth {
     StsV4,
 }
 
+/// The credentials a server accepts: static pair, then STS pair and token.
+#[derive(Debug, Clone)]
+pub struct ServerKeys {
+    /// Static access key id.
+    pub ak: String,
+    /// Its secret.
+    pub sk: String,
+    /// STS access key id.
+    pub sts_ak: String,
+    /// Its secret.
+    pub sts_sk: String,
+    /// STS security token.
+    pub sts_token: String,
+}
+
+impl Default for ServerKeys {
+    fn default() -> Self {
+        ServerKeys {
+            ak: AK.into(),
+            sk: SK.into(),
+            sts_ak: STS_AK.into(),
+            sts_sk: STS_SK.into(),
+            sts_token: STS_TOKEN.into(),
+        }
+    }
+}
+
 /// A running oss_server.py.
 pub struct OssServer {
     child: Child,
     /// Its port on 127.0.0.1.
     pub port: u16,
+    /// The credentials it accepts.
+    pub keys: ServerKeys,
     _dir: tempfile::TempDir,
 }
 
 impl OssServer {
-    /// Starts a server, or reports it missing (see `common::missing`).
+    /// Starts a server with the default keys, or reports it missing (see `common::missing`).
     pub fn start() -> Option<OssServer> {
+        Self::start_with(ServerKeys::default())
+    }
+
+    /// Starts a server accepting `keys`, or reports it missing (see `common::missing`).
+    pub fn start_with(keys: ServerKeys) -> Option<OssServer> {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testenv/oss/oss_server.py");
         if !script.exists() {
             return super::missing(&format!("OSS test server {} is missing", script.display()));
@@ -63,14 +97,14 @@ impl OssServer {
             .arg(&port_file)
             .arg("--data-dir")
             .arg(dir.path().join("data"))
-            .args(["--access-key-id", AK, "--access-key-secret", SK])
+            .args(["--access-key-id", &keys.ak, "--access-key-secret", &keys.sk])
             .args([
                 "--sts-access-key-id",
-                STS_AK,
+                &keys.sts_ak,
                 "--sts-access-key-secret",
-                STS_SK,
+                &keys.sts_sk,
             ])
-            .args(["--sts-token", STS_TOKEN, "--region", REGION])
+            .args(["--sts-token", &keys.sts_token, "--region", REGION])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn();
@@ -83,6 +117,7 @@ impl OssServer {
         let mut server = OssServer {
             child,
             port: 0,
+            keys,
             _dir: dir,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -109,8 +144,8 @@ impl OssServer {
     /// Creates a bucket with a V4-signed `PUT /bucket`.
     pub fn create_bucket(&self, bucket: &str) {
         let creds = SigningCredentials {
-            access_key_id: AK.into(),
-            access_key_secret: SK.into(),
+            access_key_id: self.keys.ak.clone(),
+            access_key_secret: self.keys.sk.clone(),
             security_token: None,
         };
         let mut headers = Vec::new();
@@ -150,9 +185,14 @@ impl OssServer {
 
     /// Hadoop configuration for a client of this server.
     pub fn conf(&self, auth: Auth) -> Configuration {
+        let k = &self.keys;
         let (ak, sk, token) = match auth {
-            Auth::V1 | Auth::V4 => (AK, SK, None),
-            Auth::StsV1 | Auth::StsV4 => (STS_AK, STS_SK, Some(STS_TOKEN)),
+            Auth::V1 | Auth::V4 => (k.ak.as_str(), k.sk.as_str(), None),
+            Auth::StsV1 | Auth::StsV4 => (
+                k.sts_ak.as_str(),
+                k.sts_sk.as_str(),
+                Some(k.sts_token.as_str()),
+            ),
         };
         let version = match auth {
             Auth::V1 | Auth::StsV1 => "V1",

@@ -57,6 +57,15 @@ pub fn resolve_target(root: &Path, conf: &Configuration) -> FsResult<HdfsTarget>
             ),
         });
     }
+    if authority.contains('@') {
+        // `root` shows the password redacted.
+        return Err(FsError::Config {
+            key: "fs.defaultFS".to_string(),
+            message: format!(
+                "{root}: an HDFS URI carries no user name or password; write hdfs://host:port or hdfs://<nameservice> (Kerberos: kerberosPrincipal and kerberosKeytabFilePath)"
+            ),
+        });
+    }
     if let Some((host, port)) = authority.rsplit_once(':') {
         if host.is_empty() || port.parse::<u16>().is_err() {
             return Err(FsError::Config {

@@ -18,7 +18,7 @@ pub enum SignatureVersion {
     V4,
 }
 
-/// The key material one request is signed with. `Debug` shows the access key id only.
+/// The key material one request is signed with. `Debug` shows none of it.
 #[derive(Clone)]
 pub struct SigningCredentials {
     /// The AccessKey id (not secret; shown in errors).
