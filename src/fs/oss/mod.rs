@@ -42,7 +42,6 @@ pub(crate) fn fuzz_responses(body: &[u8]) {
             bucket: "bucket",
             endpoint: "oss-cn-hangzhou.aliyuncs.com",
             provider: "fuzz",
-            access_key_id: "LTAI-fuzz",
         };
         for status in [403, 404, 409, 412, 416, 500] {
             let _ = client::map_error(&ctx, status, &field("Code"), &field("Message"), "rid")
