@@ -508,3 +508,31 @@ async fn library_shows_no_secret_in_debug_errors_or_trace_logs() {
     }
     let _ = std::io::stdout().flush();
 }
+
+/// Logs written to a file or pipe (stderr not a terminal) carry no ANSI colour codes, with or
+/// without `NO_COLOR` (issue 7 defect 10).
+#[test]
+fn logs_to_a_file_carry_no_ansi_colour_codes() {
+    let env = Env::new();
+    let cfg = env.config(&local_plugin(&env));
+    let states = env.file("ansi-states.bin", b"states");
+    for (i, no_color) in [None, Some("1")].into_iter().enumerate() {
+        let mut cmd = Command::cargo_bin("ckpt").unwrap();
+        let id = (i + 1).to_string();
+        cmd.arg("--config")
+            .arg(&cfg)
+            .args(["-vvv", "store", "3", "1", &id, "--from"]);
+        cmd.arg(&states);
+        cmd.env_remove("RUST_LOG").env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("TRACE") || stderr.contains("DEBUG"),
+            "no logs: {stderr}"
+        );
+        assert!(!stderr.contains('\u{1b}'), "ANSI codes in logs: {stderr:?}");
+    }
+}
