@@ -1,11 +1,13 @@
-//! A [`FileSystem`] that runs a one-shot action just before a chosen file is opened, to stage
-//! races (a concurrent store and prune between a listing and a read) deterministically.
+//! A [`FileSystem`] wrapper for tests: runs a one-shot action just before a chosen file is
+//! opened, to stage races (a concurrent store and prune between a listing and a read)
+//! deterministically, and records the address and length of every buffer written.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use ckpt::fs::{Capabilities, FileReader, FileStatus, FileSystem, FileWriter, FsResult, Path};
 use futures::stream::BoxStream;
 
@@ -16,6 +18,28 @@ pub struct HookFs {
     inner: Arc<dyn FileSystem>,
     target: String,
     action: tokio::sync::Mutex<Option<Action>>,
+    written: Arc<Mutex<Vec<(usize, usize)>>>,
+}
+
+struct RecordingWriter {
+    inner: Box<dyn FileWriter>,
+    written: Arc<Mutex<Vec<(usize, usize)>>>,
+}
+
+#[async_trait]
+impl FileWriter for RecordingWriter {
+    async fn write(&mut self, data: Bytes) -> FsResult<()> {
+        if let Ok(mut written) = self.written.lock() {
+            written.push((data.as_ptr() as usize, data.len()));
+        }
+        self.inner.write(data).await
+    }
+    async fn close(self: Box<Self>) -> FsResult<()> {
+        self.inner.close().await
+    }
+    async fn abort(self: Box<Self>) -> FsResult<()> {
+        self.inner.abort().await
+    }
 }
 
 impl std::fmt::Debug for HookFs {
@@ -37,7 +61,23 @@ impl HookFs {
             inner,
             target: target.to_string(),
             action: tokio::sync::Mutex::new(Some(Box::pin(action))),
+            written: Arc::default(),
         }
+    }
+
+    /// Only records writes (no action).
+    pub fn recording(inner: Arc<dyn FileSystem>) -> Self {
+        HookFs {
+            inner,
+            target: String::new(),
+            action: tokio::sync::Mutex::new(None),
+            written: Arc::default(),
+        }
+    }
+
+    /// `(address, length)` of every buffer handed to a writer, in order.
+    pub fn written(&self) -> Vec<(usize, usize)> {
+        self.written.lock().map(|w| w.clone()).unwrap_or_default()
     }
 
     /// True once the action has run.
@@ -61,7 +101,10 @@ impl FileSystem for HookFs {
         self.inner.list_status_stream(path)
     }
     async fn create(&self, path: &Path, overwrite: bool) -> FsResult<Box<dyn FileWriter>> {
-        self.inner.create(path, overwrite).await
+        Ok(Box::new(RecordingWriter {
+            inner: self.inner.create(path, overwrite).await?,
+            written: self.written.clone(),
+        }))
     }
     async fn open(&self, path: &Path) -> FsResult<Box<dyn FileReader>> {
         if path.to_string() == self.target {
