@@ -103,9 +103,13 @@ pub fn file_name(data: &[u8]) {
             "{joined} escaped {namespace}"
         );
     }
+    // Path::parse trims surrounding whitespace (configuration values), so only text without it
+    // prints back to itself.
     if let Ok(path) = Path::parse(text) {
         let shown = path.to_string();
-        assert_eq!(Path::parse(&shown).ok().as_ref(), Some(&path), "{shown}");
+        if shown.trim() == shown {
+            assert_eq!(Path::parse(&shown).ok().as_ref(), Some(&path), "{shown}");
+        }
     }
 }
 

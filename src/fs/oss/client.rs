@@ -601,20 +601,27 @@ pub(crate) fn parse_list(body: &[u8]) -> Result<ListPage, String> {
     Ok(page)
 }
 
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
+fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
+    let y = if m <= 2 { y.checked_sub(1)? } else { y };
     let era = y.div_euclid(400);
-    let yoe = y - era * 400;
+    let yoe = y.rem_euclid(400);
     let m = i64::from(m);
     let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    era.checked_mul(146_097)?.checked_add(doe - 719_468)
 }
 
+/// The time of a civil date; `None` for a date no `SystemTime` holds (a server's or a
+/// proxy's garbage must not overflow).
 fn to_time(y: i64, mo: u32, d: u32, h: u64, mi: u64, s: u64) -> Option<SystemTime> {
-    let days = days_from_civil(y, mo, d);
-    let secs = u64::try_from(days).ok()? * 86_400 + h * 3600 + mi * 60 + s;
-    Some(UNIX_EPOCH + Duration::from_secs(secs))
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let days = u64::try_from(days_from_civil(y, mo, d)?).ok()?;
+    let secs = days
+        .checked_mul(86_400)?
+        .checked_add(h * 3600 + mi * 60 + s)?;
+    UNIX_EPOCH.checked_add(Duration::from_secs(secs))
 }
 
 /// `2023-12-16T16:20:57.000Z`.
@@ -684,6 +691,33 @@ mod tests {
         ));
         assert!(map_error(&ctx(), 503, "ServiceUnavailable", "", "").is_retryable());
         assert!(!map_error(&ctx(), 400, "InvalidArgument", "", "").is_retryable());
+    }
+
+    #[test]
+    fn dates_out_of_range_are_none_not_overflow() {
+        // Found by the oss_xml fuzz target: a year this large overflowed the seconds count.
+        assert_eq!(
+            parse_http_date("<555555555555h, 55557 Nov 20555555555555505 1881:49:58 5\0>"),
+            None
+        );
+        assert_eq!(
+            parse_http_date("Thu, 17 Nov 9223372036854775807 18:49:58 GMT"),
+            None
+        );
+        assert_eq!(
+            parse_http_date("Thu, 17 Nov -9223372036854775808 18:49:58 GMT"),
+            None
+        );
+        assert_eq!(parse_http_date("Thu, 99 Nov 2005 18:49:58 GMT"), None);
+        assert_eq!(
+            parse_http_date("Thu, 17 Nov 20555555555555505 18:49:58 GMT"),
+            None
+        );
+        assert_eq!(parse_iso8601("9999-99-99T99:99:99.000Z"), None);
+        assert_eq!(
+            parse_http_date("Thu, 17 Nov 2005 18:49:58 GMT"),
+            Some(UNIX_EPOCH + Duration::from_secs(1_132_253_398))
+        );
     }
 
     #[test]
