@@ -48,7 +48,7 @@ static ALLOCATOR: Largest = Largest;
 /// length (copies, re-encodings, growing buffers) plus room for fixed-size buffers. A length
 /// prefix or count taken from the input and allocated for would exceed it by far.
 fn allowed(len: usize) -> usize {
-    16 * len + 64 * 1024
+    16 * len + 512 * 1024
 }
 
 fn inputs(dir: &Path) -> Vec<PathBuf> {
