@@ -5,6 +5,7 @@
 pub mod checkpoint_suite;
 pub mod conformance;
 pub mod crash;
+pub mod fault_proxy;
 pub mod hdfs_env;
 pub mod hook_fs;
 #[cfg(feature = "oss")]
