@@ -145,9 +145,16 @@ async fn reset_down_forwards_n_bytes_then_resets() {
     proxy.set_default(Fault::reset_down(1000));
     let (got, end) = exchange(proxy.addr(), 10, WAIT).await;
     assert!(matches!(end, End::Reset), "{end:?}");
-    assert!(got.len() <= 1000 && reply().starts_with(&got), "{}", got.len());
+    assert!(
+        got.len() <= 1000 && reply().starts_with(&got),
+        "{}",
+        got.len()
+    );
     let (_, end) = exchange(proxy.addr(), 10, WAIT).await;
-    assert!(matches!(end, End::Reset), "default applies to every connection");
+    assert!(
+        matches!(end, End::Reset),
+        "default applies to every connection"
+    );
     assert_eq!(proxy.faulted(), 2);
 }
 
