@@ -646,7 +646,7 @@ impl FileStorage {
         for job in jobs {
             let listing = match self.job_listing(&job).await {
                 Ok(listing) => listing,
-                Err(e) => match skippable_job_error(&e) {
+                Err(e) => match e.unreadable_job_reason() {
                     Some(reason) => {
                         warn!(job_id = %job, %reason, "prune skips a job directory it cannot read");
                         report.skipped_jobs.push(SkippedJob {
@@ -725,7 +725,7 @@ impl FileStorage {
         for (done, job) in jobs.iter().enumerate() {
             match self.verify_job(job.path.name()).await {
                 Ok(entries) => report.entries.extend(entries),
-                Err(e) => match skippable_job_error(&e) {
+                Err(e) => match e.unreadable_job_reason() {
                     Some(reason) => report.entries.push(VerifyEntry {
                         path: job.path.to_string(),
                         status: VerifyStatus::Unreadable { reason },
@@ -809,14 +809,14 @@ impl FileStorage {
     }
 
     /// Deletes the checkpoints of one pipeline whose ids are in `checkpoint_ids` and returns
-    /// the files actually deleted (empty when none matched). Like Java's, an error when the
+    /// the entries actually deleted (empty when none matched). Like Java's, an error when the
     /// job has no checkpoint files at all.
     pub async fn delete_checkpoint_files(
         &self,
         job_id: &str,
         pipeline_id: i32,
         checkpoint_ids: &[i64],
-    ) -> CheckpointResult<Vec<String>> {
+    ) -> CheckpointResult<Vec<CheckpointEntry>> {
         layout::validate_pipeline_id(pipeline_id)?;
         for id in checkpoint_ids {
             layout::validate_checkpoint_id(*id)?;
@@ -829,12 +829,12 @@ impl FileStorage {
             });
         }
         let mut deleted = Vec::new();
-        for entry in entries.iter().filter(|e| {
+        for entry in entries.into_iter().filter(|e| {
             e.name.pipeline_id == pipeline_id && checkpoint_ids.contains(&e.name.checkpoint_id)
         }) {
             if self.fs.delete(&Path::parse(&entry.path)?, false).await? {
                 info!(path = %entry.path, "deleted checkpoint");
-                deleted.push(entry.path.clone());
+                deleted.push(entry);
             }
         }
         Ok(deleted)
@@ -859,17 +859,6 @@ fn unreadable_reason(error: &CheckpointError) -> Option<String> {
     match error {
         CheckpointError::Corrupt { source, .. } => Some(source.to_string()),
         CheckpointError::Fs(e @ FsError::NotARegularFile { .. }) => Some(e.to_string()),
-        _ => None,
-    }
-}
-
-/// Why a job directory can be skipped by whole-namespace commands (reported, not fatal);
-/// `None` when the error concerns the storage as a whole.
-fn skippable_job_error(error: &CheckpointError) -> Option<String> {
-    match error {
-        CheckpointError::Fs(
-            e @ (FsError::PermissionDenied { .. } | FsError::NotADirectory { .. }),
-        ) => Some(e.to_string()),
         _ => None,
     }
 }

@@ -186,6 +186,19 @@ pub enum CheckpointError {
     },
 }
 
+impl CheckpointError {
+    /// Why a job directory can be skipped by whole-namespace commands (`jobs`, `verify`,
+    /// `prune` report it and go on); `None` when the error concerns the storage as a whole.
+    pub fn unreadable_job_reason(&self) -> Option<String> {
+        match self {
+            CheckpointError::Fs(
+                e @ (FsError::PermissionDenied { .. } | FsError::NotADirectory { .. }),
+            ) => Some(e.to_string()),
+            _ => None,
+        }
+    }
+}
+
 /// Result type of checkpoint storage.
 pub type CheckpointResult<T> = Result<T, CheckpointError>;
 

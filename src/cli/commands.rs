@@ -89,10 +89,10 @@ async fn jobs(storage: &FileStorage, out: Output) -> Result<u8, Failure> {
     for job_id in storage.list_jobs().await? {
         let (entries, error) = match storage.list_checkpoints(&job_id).await {
             Ok(entries) => (entries, None),
-            Err(ckpt::checkpoint::CheckpointError::Fs(
-                e @ ckpt::fs::FsError::PermissionDenied { .. },
-            )) => (Vec::new(), Some(e.to_string())),
-            Err(e) => return Err(e.into()),
+            Err(e) => match e.unreadable_job_reason() {
+                Some(reason) => (Vec::new(), Some(reason)),
+                None => return Err(e.into()),
+            },
         };
         let names: Vec<CheckpointFileName> = entries.iter().map(|e| e.name).collect();
         summaries.push(JobSummary {
@@ -440,18 +440,12 @@ async fn delete(
     let deleted = storage
         .delete_checkpoint_files(job, pipeline_id, &ids)
         .await?;
-    let deleted_ids: Vec<i64> = deleted
-        .iter()
-        .filter_map(|path| {
-            let name = path.rsplit('/').next()?;
-            CheckpointFileName::parse(name).map(|n| n.checkpoint_id)
-        })
-        .collect();
     let missing: Vec<i64> = ids
         .iter()
         .copied()
-        .filter(|id| !deleted_ids.contains(id))
+        .filter(|id| !deleted.iter().any(|e| e.name.checkpoint_id == *id))
         .collect();
+    let deleted: Vec<&str> = deleted.iter().map(|e| e.path.as_str()).collect();
     if out.json {
         out.json(&serde_json::json!({
             "deleted": "checkpoints",
