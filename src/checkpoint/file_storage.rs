@@ -588,15 +588,20 @@ impl FileStorage {
                 known.retain(|p| listed.contains(p.as_str()));
             }
         }
-        if entries.len() <= max.max(1) {
+        // `retention_victims` keeps at least one, whatever the setting.
+        let wanted = max.max(1);
+        if entries.len() <= wanted {
             return Ok(Vec::new());
         }
-        let mut readable = Vec::with_capacity(max + 1);
+        let mut readable = Vec::with_capacity(wanted + 1);
+        let mut found = 0;
         for entry in entries {
-            if readable.iter().filter(|ok| **ok).count() >= max.max(1) {
+            if found >= wanted {
                 break;
             }
-            readable.push(self.is_readable(entry).await?);
+            let ok = self.is_readable(entry).await?;
+            found += usize::from(ok);
+            readable.push(ok);
         }
         let names: Vec<CheckpointFileName> = entries.iter().map(|e| e.name).collect();
         let victims: HashSet<CheckpointFileName> =
