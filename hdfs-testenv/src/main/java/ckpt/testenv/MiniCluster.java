@@ -61,6 +61,8 @@ public final class MiniCluster {
     private int numDataNodes = 3;
     private String clientUser;
     private String clientPrincipalPrimary = "client";
+    /** dfs.namenode.heartbeat.recheck-interval: a DataNode is dead 2x this + 10 heartbeats after it stops. */
+    private int heartbeatRecheckMs = 5000;
 
     // state
     private final PrintStream out;
@@ -94,7 +96,8 @@ public final class MiniCluster {
         if (args.length < 2) {
             System.err.println("usage: MiniCluster single|ha|kerberos|ha-kerberos DIR [--protection "
                     + "authentication|integrity|privacy] [--ticket-lifetime SECONDS] [--renew-lifetime SECONDS] "
-                    + "[--datanodes N] [--client-user NAME] [--client-principal NAME] [--dn-sasl on|off]");
+                    + "[--datanodes N] [--client-user NAME] [--client-principal NAME] [--dn-sasl on|off] "
+                    + "[--heartbeat-recheck-ms MS]");
             System.exit(2);
         }
         MiniCluster mc = new MiniCluster(args[0], Path.of(args[1]).toAbsolutePath(), out);
@@ -112,6 +115,7 @@ public final class MiniCluster {
                     mc.dnSasl = v.equals("on");
                     break;
                 case "--client-user": mc.clientUser = v; break;
+                case "--heartbeat-recheck-ms": mc.heartbeatRecheckMs = Integer.parseInt(v); break;
                 case "--client-principal": mc.clientPrincipalPrimary = v; break;
                 default: throw new IllegalArgumentException("unknown option " + a);
             }
@@ -169,7 +173,10 @@ public final class MiniCluster {
         conf.setInt("dfs.namenode.safemode.extension", 0);
         // Notice dead DataNodes fast (kill-dn also marks them dead right away).
         conf.setLong("dfs.heartbeat.interval", 1);
-        conf.setInt("dfs.namenode.heartbeat.recheck-interval", 5000);
+        conf.setInt("dfs.namenode.heartbeat.recheck-interval", heartbeatRecheckMs);
+        // Default placement, plus the pipeline-order / pipelines test controls.
+        conf.set("dfs.block.replicator.classname",
+                org.apache.hadoop.hdfs.server.blockmanagement.PipelineOrderForTests.class.getName());
         conf.setLong("dfs.namenode.stale.datanode.interval", 5000);
         // Give up on a killed NameNode quickly (DataNodes otherwise retry for long, which also
         // stalls their shutdown).
@@ -529,6 +536,31 @@ public final class MiniCluster {
                 markDead(id);
                 return " killed dn" + i;
             }
+            case "stop-dn": {
+                // Like kill-dn, but the NameNodes are not told: they keep handing the DataNode
+                // out until they miss its heartbeats (see --heartbeat-recheck-ms).
+                int i = arg(p, dataNodes.size());
+                if (stoppedDataNodes.containsKey(i)) throw new IllegalStateException("dn" + i + " already down");
+                String addr = dataNodes.get(i).getDatanodeId().getXferAddr();
+                int cur = cluster.getDataNodes().indexOf(dataNodes.get(i));
+                if (cur < 0) throw new IllegalStateException("dn" + i + " not found");
+                stoppedDataNodes.put(i, cluster.stopDataNode(cur));
+                return " stopped dn" + i + " at " + addr + " (NameNodes not told)";
+            }
+            case "dn-address": {
+                int i = arg(p, dataNodes.size());
+                return " " + dataNodes.get(i).getDatanodeId().getXferAddr();
+            }
+            case "pipeline-order": {
+                if (p.length < 3) throw new IllegalArgumentException("pipeline-order I first|middle|last|off");
+                int i = arg(p, dataNodes.size());
+                String addr = dataNodes.get(i).getDatanodeId().getXferAddr();
+                org.apache.hadoop.hdfs.server.blockmanagement.PipelineOrderForTests.prefer(addr, p[2]);
+                return " dn" + i + " at " + addr + " goes " + p[2] + " in new pipelines";
+            }
+            case "pipelines":
+                return " " + String.join(" ",
+                        org.apache.hadoop.hdfs.server.blockmanagement.PipelineOrderForTests.drain());
             case "restart-dn": {
                 int i = arg(p, dataNodes.size());
                 MiniDFSCluster.DataNodeProperties props = stoppedDataNodes.remove(i);
