@@ -17,8 +17,15 @@
 //! Durations take Hadoop suffixes (`500ms`, `10s`, `2m`); a bare number is milliseconds.
 //! Each wait is drawn at random between half and all of the nominal backoff ("equal jitter"),
 //! so clients that failed together do not retry in lockstep. An attempt already running when
-//! the budget runs out is not interrupted (the backend's own socket timeouts bound it); the
-//! layer only refuses to start or wait for another one.
+//! the budget runs out is not interrupted by this layer (backends bound their own calls, e.g.
+//! the HDFS backend's per-call NameNode timeout, using [`deadline`]); the layer only refuses
+//! to start or wait for another one.
+//!
+//! **One deadline per operation.** An operation made of several retried steps (a store: list,
+//! create, write, rewrite, rename) runs under [`with_budget`]: every retry loop inside it,
+//! however nested, stops at the earliest enclosing deadline, so the whole operation stays
+//! within one budget instead of each step starting a fresh one. Each retry loop also runs its
+//! attempts under its own end as the [`deadline`].
 
 use std::future::Future;
 use std::sync::Arc;
@@ -143,6 +150,55 @@ impl RetryPolicy {
     }
 }
 
+tokio::task_local! {
+    /// The end of the budget of the operation the current task is running, if any.
+    static DEADLINE: Instant;
+}
+
+/// The deadline of the operation the current task runs (the earliest of every enclosing
+/// [`with_budget`] and retry loop), if any. Backends bound single calls by it.
+pub fn deadline() -> Option<Instant> {
+    DEADLINE.try_with(|d| *d).ok()
+}
+
+/// The time left until [`deadline`], `None` without one (zero once it has passed).
+pub fn remaining() -> Option<Duration> {
+    deadline().map(|d| d.saturating_duration_since(Instant::now()))
+}
+
+/// Runs `f` as one operation whose retries, however nested, all end within `budget` from now
+/// (or the enclosing deadline, when that is earlier).
+pub async fn with_budget<F: Future>(budget: Duration, f: F) -> F::Output {
+    let end = earliest(Instant::now().checked_add(budget));
+    match end {
+        Some(end) => DEADLINE.scope(end, f).await,
+        None => f.await,
+    }
+}
+
+/// The earlier of `own` and the enclosing deadline.
+fn earliest(own: Option<Instant>) -> Option<Instant> {
+    match (own, deadline()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// [`RetryPolicy::next_wait`] with the budget cut to `end` (the loop's own end or an enclosing
+/// deadline, whichever is earlier).
+fn next_wait(
+    policy: &RetryPolicy,
+    end: Option<Instant>,
+    attempt: u32,
+    elapsed: Duration,
+) -> Option<Duration> {
+    let wait = policy.next_wait(attempt, elapsed, rand::random::<f64>())?;
+    match end {
+        Some(end) if Instant::now().checked_add(wait).is_none_or(|t| t >= end) => None,
+        _ => Some(wait),
+    }
+}
+
 /// Runs `op` until it succeeds, fails with a non-retryable error, or the policy gives up.
 /// `operation` names the operation and path for logs and for [`FsError::RetriesExhausted`].
 pub async fn retry<T, F, Fut>(operation: &str, policy: &RetryPolicy, mut op: F) -> FsResult<T>
@@ -165,10 +221,15 @@ where
     Fut: Future<Output = FsResult<T>>,
 {
     let start = Instant::now();
+    let end = earliest(start.checked_add(policy.max_elapsed));
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        match op(attempt).await {
+        let outcome = match end {
+            Some(end) => DEADLINE.scope(end, op(attempt)).await,
+            None => op(attempt).await,
+        };
+        match outcome {
             Ok(value) => {
                 if attempt > 1 {
                     tracing::info!(operation, attempt, elapsed = ?start.elapsed(), "succeeded after retrying");
@@ -178,7 +239,7 @@ where
             Err(e) if !e.is_retryable() => return Err(e),
             Err(e) => {
                 let elapsed = start.elapsed();
-                match policy.next_wait(attempt, elapsed, rand::random::<f64>()) {
+                match next_wait(policy, end, attempt, elapsed) {
                     Some(wait) => {
                         tracing::warn!(operation, attempt, ?wait, error = %e, "retryable error; trying again");
                         tokio::time::sleep(wait).await;
@@ -215,13 +276,19 @@ where
 {
     Box::pin(async_stream::stream! {
         let start = Instant::now();
+        let end = earliest(start.checked_add(policy.max_elapsed));
         let mut attempt = 0u32;
         let mut last: Option<K> = None;
         loop {
             attempt += 1;
             let mut listing = std::pin::pin!(open());
             let mut failure = None;
-            while let Some(item) = listing.next().await {
+            loop {
+                let next = match end {
+                    Some(end) => DEADLINE.scope(end, listing.next()).await,
+                    None => listing.next().await,
+                };
+                let Some(item) = next else { break };
                 match item {
                     Ok(entry) => {
                         let k = key(&entry);
@@ -243,7 +310,7 @@ where
                 return;
             }
             let elapsed = start.elapsed();
-            match policy.next_wait(attempt, elapsed, rand::random::<f64>()) {
+            match next_wait(policy, end, attempt, elapsed) {
                 Some(wait) => {
                     tracing::warn!(operation, attempt, ?wait, error = %e, "listing interrupted; resuming");
                     tokio::time::sleep(wait).await;
@@ -558,6 +625,72 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    // The store of issue 8 item 3: two retried steps in a row, each with the full budget,
+    // took twice the budget. Under one `with_budget` they share it.
+    #[tokio::test(start_paused = true)]
+    async fn nested_and_successive_retries_share_one_deadline() {
+        let policy = RetryPolicy {
+            initial_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_millis(50),
+            max_elapsed: Duration::from_millis(300),
+            max_attempts: 1000,
+        };
+        let start = Instant::now();
+        let err = with_budget(policy.max_elapsed, async {
+            let first = retry("list", &policy, || async { Err::<(), _>(transient()) }).await;
+            assert!(first.is_err());
+            // A step nested inside an attempt of another retry loop.
+            retry("write", &policy, || async {
+                retry("rewrite", &policy, || async { Err::<(), _>(transient()) }).await
+            })
+            .await
+        })
+        .await
+        .unwrap_err();
+        let spent = start.elapsed();
+        assert!(matches!(err, FsError::RetriesExhausted { .. }), "{err:?}");
+        assert!(spent < Duration::from_millis(301), "{spent:?}");
+        // Without the scope the same steps take the budget twice over (the defect).
+        let start = Instant::now();
+        let _ = retry("list", &policy, || async { Err::<(), _>(transient()) }).await;
+        let _ = retry("write", &policy, || async { Err::<(), _>(transient()) }).await;
+        assert!(start.elapsed() > Duration::from_millis(400));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn attempts_see_the_earliest_deadline() {
+        assert_eq!(deadline(), None);
+        let policy = fast(3, Duration::from_secs(10));
+        let outer = with_budget(Duration::from_secs(2), async {
+            let outer = deadline().unwrap();
+            let inner = retry("op", &policy, || async { Ok::<_, FsError>(deadline()) })
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                inner, outer,
+                "the enclosing deadline is earlier than the loop's own"
+            );
+            let nested = with_budget(Duration::from_secs(60), async { deadline() }).await;
+            assert_eq!(
+                nested,
+                Some(outer),
+                "a longer nested budget does not extend it"
+            );
+            assert!(remaining().unwrap() <= Duration::from_secs(2));
+            outer
+        })
+        .await;
+        let own = retry("op", &policy, || async { Ok::<_, FsError>(deadline()) })
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            own > outer,
+            "outside a scope a loop's attempts run under its own end"
+        );
     }
 
     /// A listing of `upto` numbered entries that fails with `error` after `fail_after` of them.
