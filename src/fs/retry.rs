@@ -17,9 +17,11 @@
 //! Durations take Hadoop suffixes (`500ms`, `10s`, `2m`); a bare number is milliseconds.
 //! Each wait is drawn at random between half and all of the nominal backoff ("equal jitter"),
 //! so clients that failed together do not retry in lockstep. An attempt already running when
-//! the budget runs out is not interrupted by this layer (backends bound their own calls, e.g.
-//! the HDFS backend's per-call NameNode timeout, using [`deadline`]); the layer only refuses
-//! to start or wait for another one.
+//! the budget runs out is not interrupted by [`retry`] and [`retry_with_attempt`] (backends
+//! bound their own calls, e.g. the HDFS backend's per-call NameNode timeout, using
+//! [`deadline`]); the layer only refuses to start or wait for another one. [`retry_request`],
+//! used by the object stores (S3, OSS), also cancels an attempt still running at the end, so
+//! a request never outlives the budget.
 //!
 //! **One deadline per operation.** An operation made of several retried steps (a store: list,
 //! create, write, rewrite, rename) runs under [`with_budget`]: every retry loop inside it,
@@ -214,6 +216,33 @@ where
 pub async fn retry_with_attempt<T, F, Fut>(
     operation: &str,
     policy: &RetryPolicy,
+    op: F,
+) -> FsResult<T>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = FsResult<T>>,
+{
+    run(operation, policy, false, op).await
+}
+
+/// Like [`retry_with_attempt`], for one request to a remote server: an attempt still running
+/// at the end of the budget (its own or an enclosing [`with_budget`]'s, whichever is earlier)
+/// is cancelled (dropped) and reported as timed out, so the request, attempts and waits
+/// included, ends within the budget. Use it only for requests that may be abandoned half-way:
+/// the caller must treat a cancelled request as one whose outcome is unknown (the attempt
+/// number `op` is given tells it whether an earlier one may have landed).
+pub async fn retry_request<T, F, Fut>(operation: &str, policy: &RetryPolicy, op: F) -> FsResult<T>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = FsResult<T>>,
+{
+    run(operation, policy, true, op).await
+}
+
+async fn run<T, F, Fut>(
+    operation: &str,
+    policy: &RetryPolicy,
+    cut_at_end: bool,
     mut op: F,
 ) -> FsResult<T>
 where
@@ -226,6 +255,21 @@ where
     loop {
         attempt += 1;
         let outcome = match end {
+            Some(end) if cut_at_end => {
+                match tokio::time::timeout_at(end, DEADLINE.scope(end, op(attempt))).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(FsError::Io {
+                        path: operation.to_string(),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            format!(
+                                "attempt {attempt} was still running when the time budget ({MAX_ELAPSED_KEY} = {:?}) ran out",
+                                policy.max_elapsed
+                            ),
+                        ),
+                    }),
+                }
+            }
             Some(end) => DEADLINE.scope(end, op(attempt)).await,
             None => op(attempt).await,
         };
@@ -691,6 +735,60 @@ mod tests {
             own > outer,
             "outside a scope a loop's attempts run under its own end"
         );
+    }
+
+    // Paused clock: an attempt that never ends is cut when the budget runs out.
+    #[tokio::test(start_paused = true)]
+    async fn retry_request_cuts_an_attempt_that_outlives_the_budget() {
+        let policy = fast(1000, Duration::from_millis(500));
+        let start = Instant::now();
+        let calls = AtomicU32::new(0);
+        let err = retry_request("GET /k via host:1", &policy, |_| async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                Err::<(), _>(transient())
+            } else {
+                futures::future::pending().await
+            }
+        })
+        .await
+        .unwrap_err();
+        let spent = start.elapsed();
+        assert!(spent <= Duration::from_millis(501), "{spent:?}");
+        match &err {
+            FsError::RetriesExhausted { attempts, last, .. } => {
+                assert_eq!(*attempts, 3);
+                assert!(last.is_retryable(), "{last:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = err.to_string();
+        assert!(
+            text.contains("GET /k via host:1") && text.contains(MAX_ELAPSED_KEY),
+            "{text}"
+        );
+        // Inside a shorter enclosing budget, the cut comes at its end.
+        let start = Instant::now();
+        let err = with_budget(Duration::from_millis(200), async {
+            retry_request("op", &policy, |_| {
+                futures::future::pending::<FsResult<()>>()
+            })
+            .await
+        })
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(err, FsError::RetriesExhausted { attempts: 1, .. }),
+            "{err:?}"
+        );
+        assert!(start.elapsed() <= Duration::from_millis(201));
+        // The plain loop waits for an attempt however long it takes.
+        let slow = retry("op", &policy, || async {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            Ok::<_, FsError>(7)
+        })
+        .await
+        .unwrap();
+        assert_eq!(slow, 7);
     }
 
     /// A listing of `upto` numbered entries that fails with `error` after `fail_after` of them.
