@@ -29,9 +29,12 @@ use common::hdfs_env::HdfsEnv;
 use hdfs_native::{Client, ClientBuilder, WriteOptions};
 
 const CHILD_ENV: &str = "CKPT_KRB_CHILD";
-/// The work directory the `ha` scenario starts its cluster in (chosen by the parent).
-const HA_WORK_DIR_ENV: &str = "CKPT_KRB_HA_WORK_DIR";
+/// The work directory a child starts its cluster in, chosen by the parent so that it can point
+/// `KRB5_CONFIG` at the cluster's krb5.conf before the child starts (see [`spawn_cluster_child`]).
+const WORK_DIR_ENV: &str = "CKPT_KRB_WORK_DIR";
 const TICKET_LIFETIME: u64 = 120;
+/// Ticket lifetime of the scenarios that only need a few re-logins (re-login every 22.5 s).
+const SHORT_TICKET_LIFETIME: u64 = 30;
 
 // ---------------------------------------------------------------- parent tests
 
@@ -39,7 +42,7 @@ const TICKET_LIFETIME: u64 = 120;
 fn kerberos_renewal_loop_authentication_and_privacy() {
     let children: Vec<_> = ["loop:authentication", "loop:privacy"]
         .into_iter()
-        .map(|scenario| (scenario, spawn_child(scenario)))
+        .map(|scenario| (scenario, spawn_cluster_child(scenario, "kerberos")))
         .collect();
     let mut failed = Vec::new();
     for (scenario, child) in children {
@@ -55,25 +58,25 @@ fn kerberos_ha_with_seed_keys_and_wrong_principal() {
     // The child finds krb5.conf the way a host does (KRB5_CONFIG, like /etc/krb5.conf), so the
     // plugin-config needs no key for it: the cluster writes it where this points.
     let work = HdfsEnv::fresh_work_dir("ha-kerberos");
-    let krb5 = work.join("cluster/krb5.conf");
     let ccache =
         std::ffi::OsString::from(format!("FILE:{}", work.join("operator.ccache").display()));
-    let child = spawn_child_with(
-        "ha",
-        &[
-            (HA_WORK_DIR_ENV, work.as_os_str()),
-            ("KRB5_CONFIG", krb5.as_os_str()),
-            ("KRB5CCNAME", ccache.as_os_str()),
-        ],
-    );
+    let child = spawn_child_in("ha", &work, &[("KRB5CCNAME", ccache.as_os_str())]);
     assert!(finish_child("ha", child), "scenario ha failed");
 }
 
 #[test]
 fn kerberos_kdc_outage_at_renewal_time() {
     assert!(
-        finish_child("outage", spawn_child("outage")),
+        finish_child("outage", spawn_cluster_child("outage", "kerberos")),
         "scenario outage failed"
+    );
+}
+
+#[test]
+fn kerberos_relogin_keeps_namenode_service_tickets() {
+    assert!(
+        finish_child("services", spawn_cluster_child("services", "kerberos")),
+        "scenario services failed"
     );
 }
 
@@ -103,12 +106,35 @@ fn kerberos_child() {
         "ha" => rt.block_on(ha_with_seed_keys()),
         "offline" => rt.block_on(offline_errors()),
         "outage" => rt.block_on(kdc_outage_at_renewal()),
+        "services" => rt.block_on(service_tickets_survive_relogin()),
         other => panic!("unknown scenario {other}"),
     }
 }
 
 fn spawn_child(scenario: &str) -> std::process::Child {
     spawn_child_with(scenario, &[])
+}
+
+/// A child whose cluster (`mode`) runs in a work directory chosen here, with `KRB5_CONFIG`
+/// already pointing at the krb5.conf the cluster will write: a multi-threaded process cannot
+/// change `KRB5_CONFIG` safely, so the environment must name it from the start (as a service's
+/// would). The child's plugin-config may name the same file with a krb5.conf key.
+fn spawn_cluster_child(scenario: &str, mode: &str) -> std::process::Child {
+    spawn_child_in(scenario, &HdfsEnv::fresh_work_dir(mode), &[])
+}
+
+fn spawn_child_in(
+    scenario: &str,
+    work: &std::path::Path,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> std::process::Child {
+    let krb5 = work.join("cluster/krb5.conf");
+    let mut all: Vec<(&str, &std::ffi::OsStr)> = vec![
+        (WORK_DIR_ENV, work.as_os_str()),
+        ("KRB5_CONFIG", krb5.as_os_str()),
+    ];
+    all.extend_from_slice(env);
+    spawn_child_with(scenario, &all)
 }
 
 fn spawn_child_with(scenario: &str, env: &[(&str, &std::ffi::OsStr)]) -> std::process::Child {
@@ -145,9 +171,19 @@ fn finish_child(scenario: &str, child: std::process::Child) -> bool {
 // ---------------------------------------------------------------- helpers
 
 fn start(mode: &str, protection: &str) -> Option<HdfsEnv> {
-    let lifetime = TICKET_LIFETIME.to_string();
-    match HdfsEnv::start(
+    start_with_lifetime(mode, protection, TICKET_LIFETIME)
+}
+
+/// Starts the child's cluster in the work directory its parent chose (see
+/// [`spawn_cluster_child`]).
+fn start_with_lifetime(mode: &str, protection: &str, lifetime: u64) -> Option<HdfsEnv> {
+    let work = std::env::var_os(WORK_DIR_ENV)
+        .map(std::path::PathBuf::from)
+        .expect("the parent names the work directory");
+    let lifetime = lifetime.to_string();
+    match HdfsEnv::start_in(
         mode,
+        &work,
         &["--protection", protection, "--ticket-lifetime", &lifetime],
     ) {
         Ok(env) => Some(env),
@@ -490,6 +526,77 @@ fn secs_since(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
+/// The tickets for the NameNode principal (`dfs.namenode.kerberos.principal`) fetched at login
+/// are still in the session's cache after an explicit re-login and after the renewal thread's
+/// own re-logins (a re-login replaces the cache), so a new NameNode connection finds its service
+/// ticket there instead of asking the KDC from an async worker.
+async fn service_tickets_survive_relogin() {
+    let Some(env) = start_with_lifetime("kerberos", "authentication", SHORT_TICKET_LIFETIME) else {
+        return;
+    };
+    let info = &env.info;
+    let nn = info.namenode_principal.clone().expect("NameNode principal");
+    let mut keys = login_plugin(info, "kerberosKeytab");
+    keys.insert(
+        "seatunnel.hadoop.dfs.namenode.kerberos.principal".into(),
+        nn.clone(),
+    );
+    let conf = PluginConfig::from_map(&keys, &Default::default()).expect("plugin-config");
+    let session = kerberos::login(&conf.hadoop)
+        .await
+        .expect("login")
+        .expect("session");
+    let cached = || async {
+        session
+            .cached_service_principals()
+            .await
+            .expect("list the cache")
+    };
+    let at_login = cached().await;
+    println!("after login: {at_login:?}");
+    assert!(
+        at_login.contains(&nn),
+        "no ticket for {nn} after login: {at_login:?}"
+    );
+
+    let logins = session.logins();
+    session.relogin().await.expect("explicit re-login");
+    let after = cached().await;
+    println!("after an explicit re-login: {after:?}");
+    assert!(after.iter().any(|p| p.starts_with("krbtgt/")), "{after:?}");
+    assert!(
+        after.contains(&nn),
+        "the re-login dropped the ticket for {nn}: {after:?}"
+    );
+
+    // Two re-logins of the renewal thread (22.5 s apart with 30 s tickets).
+    let deadline = Instant::now() + Duration::from_secs(4 * SHORT_TICKET_LIFETIME);
+    while session.logins() < logins + 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the renewal thread did not log in again: {} logins, last error {:?}",
+            session.logins(),
+            session.last_error()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let after = cached().await;
+    println!("after the renewal thread's re-logins: {after:?}");
+    assert!(
+        after.contains(&nn),
+        "the renewal dropped the ticket for {nn}: {after:?}"
+    );
+    let c = client(&info.default_fs, &conf, &session, false);
+    write_read(
+        &c,
+        "/tmp/krb-services/file",
+        &Bytes::from_static(b"services"),
+    )
+    .await
+    .expect("write/read after the re-logins");
+    drop(env);
+}
+
 /// HA + Kerberos with only the seed page's keys (storage.type, fs.defaultFS, kerberosPrincipal,
 /// kerberosKeytab), the HA keys and `seatunnel.hadoop.dfs.namenode.kerberos.principal`, on a
 /// cluster whose DataNodes are trusted without SASL (as classic secure DataNodes on privileged
@@ -497,7 +604,7 @@ fn secs_since(t: SystemTime) -> u64 {
 /// the seed page's HA sample through the storage factory; then a wrong principal and a wrong
 /// NameNode principal.
 async fn ha_with_seed_keys() {
-    let work = std::env::var_os(HA_WORK_DIR_ENV)
+    let work = std::env::var_os(WORK_DIR_ENV)
         .map(std::path::PathBuf::from)
         .expect("the parent test names the work directory");
     let lifetime = TICKET_LIFETIME.to_string();

@@ -101,9 +101,10 @@ pub async fn login(conf: &Configuration) -> FsResult<Option<Arc<KerberosSession>
                 settings.keytab.clone(),
                 ccache.clone(),
             );
-            let lifetime = blocking(move || krb5::login_from_keytab(&principal, &keytab, &cc))
+            let lifetime = blocking(move || krb5::login_from_keytab(&principal, &keytab, &cc, &[]))
                 .await
-                .map_err(|f| errors::auth_error(&subject, &f, None))?;
+                .map_err(|f| errors::auth_error(&subject, &f, None))?
+                .lifetime;
             tracing::info!(
                 principal = %settings.principal,
                 expires_in_s = remaining(lifetime.end).as_secs(),
@@ -114,6 +115,7 @@ pub async fn login(conf: &Configuration) -> FsResult<Option<Arc<KerberosSession>
                 keytab: settings.keytab.clone(),
                 ccache,
                 krb5_conf: krb5_conf.clone(),
+                services: Mutex::new(BTreeSet::new()),
                 state: Mutex::new(State {
                     lifetime,
                     logins: 1,
@@ -139,6 +141,11 @@ pub async fn login(conf: &Configuration) -> FsResult<Option<Arc<KerberosSession>
             .await
             .map_err(|f| errors::auth_error(&subject, &f, Some(service)))?;
         tracing::debug!(service = %service, "service ticket for the NameNode principal obtained");
+        session
+            .services
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(service.clone());
     }
     Ok(Some(session))
 }
@@ -150,6 +157,9 @@ pub struct KerberosSession {
     keytab: String,
     ccache: String,
     krb5_conf: String,
+    /// The NameNode service principals the file systems sharing this session asked for: each
+    /// re-login fetches their tickets again (it replaces the cache, tickets included).
+    services: Mutex<BTreeSet<String>>,
     state: Mutex<State>,
 }
 
@@ -160,6 +170,7 @@ impl std::fmt::Debug for KerberosSession {
             .field("keytab", &crate::conf::REDACTED)
             .field("ccache", &self.ccache)
             .field("krb5_conf", &self.krb5_conf)
+            .field("services", &self.services)
             .field("state", &self.state)
             .finish()
     }
@@ -225,22 +236,68 @@ impl KerberosSession {
             .with_kerberos_cache(self.ccache.clone())
     }
 
-    /// Logs in again now (what the renewal thread does), returning the new ticket's end.
-    pub async fn relogin(self: &Arc<Self>) -> FsResult<SystemTime> {
-        let me = Arc::clone(self);
-        let result =
-            blocking(move || krb5::login_from_keytab(&me.principal, &me.keytab, &me.ccache)).await;
-        self.record(result)
+    /// The server principals of the tickets now in the private cache (the TGT's `krbtgt/…`
+    /// included), for tests and diagnostics.
+    #[doc(hidden)]
+    pub async fn cached_service_principals(&self) -> FsResult<Vec<String>> {
+        let cc = self.ccache.clone();
+        blocking(move || krb5::cached_servers(&cc))
+            .await
+            .map_err(|f| errors::auth_error(&self.subject(), &f, None))
     }
 
-    fn record(&self, result: Result<krb5::Lifetime, Failure>) -> FsResult<SystemTime> {
+    /// The NameNode service principals whose tickets each re-login fetches again.
+    pub fn service_principals(&self) -> Vec<String> {
+        self.services
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Logs in again now (what the renewal thread does), returning the new ticket's end. The
+    /// NameNode service tickets are fetched again with the new TGT; one that cannot be is
+    /// logged (a NameNode connection then fetches it itself).
+    pub async fn relogin(self: &Arc<Self>) -> FsResult<SystemTime> {
+        let me = Arc::clone(self);
+        let result = blocking(move || me.login_once()).await;
+        let (end, missing) = self.record(result)?;
+        for (service, failure) in &missing {
+            tracing::warn!(
+                "{}",
+                errors::auth_error(&self.subject(), failure, Some(service))
+            );
+        }
+        Ok(end)
+    }
+
+    /// One keytab login replacing the cache, with the remembered service tickets (blocking).
+    fn login_once(&self) -> Result<krb5::Login, Failure> {
+        krb5::login_from_keytab(
+            &self.principal,
+            &self.keytab,
+            &self.ccache,
+            &self.service_principals(),
+        )
+    }
+
+    /// Records the outcome of a re-login; on success returns the new ticket's end and the
+    /// service tickets that could not be fetched.
+    fn record(
+        &self,
+        result: Result<krb5::Login, Failure>,
+    ) -> FsResult<(SystemTime, Vec<(String, Failure)>)> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         match result {
-            Ok(lifetime) => {
+            Ok(krb5::Login {
+                lifetime,
+                missing_services,
+            }) => {
                 state.lifetime = lifetime;
                 state.logins += 1;
                 state.last_error = None;
-                Ok(lifetime.end)
+                Ok((lifetime.end, missing_services))
             }
             Err(failure) => {
                 let error = errors::auth_error(&self.subject(), &failure, None);
@@ -517,16 +574,16 @@ fn renewal_loop(session: &KerberosSession, policy: RenewalPolicy) {
         std::thread::sleep(policy.next_login(SystemTime::now(), lifetime));
         let mut attempt = 0u32;
         loop {
-            let result =
-                krb5::login_from_keytab(&session.principal, &session.keytab, &session.ccache);
+            let result = session.login_once();
             let transient = result.as_ref().err().is_none_or(errors::is_transient);
             match session.record(result).map_err(|e| (e, transient)) {
-                Ok(end) => {
+                Ok((end, missing)) => {
                     tracing::info!(
                         principal = %session.principal,
                         expires_in_s = remaining(end).as_secs(),
                         "Kerberos re-login from keytab"
                     );
+                    refetch_services(session, policy, missing);
                     break;
                 }
                 Err((error, transient)) => {
@@ -553,6 +610,52 @@ fn renewal_loop(session: &KerberosSession, policy: RenewalPolicy) {
                 }
             }
         }
+    }
+}
+
+/// Fetches again, with backoff, the service tickets a re-login could not fetch, until all are
+/// in the cache or the next re-login is due (which tries them all again).
+fn refetch_services(
+    session: &KerberosSession,
+    policy: RenewalPolicy,
+    mut missing: Vec<(String, Failure)>,
+) {
+    let mut attempt = 0u32;
+    while !missing.is_empty() {
+        attempt = attempt.saturating_add(1);
+        let lifetime = session
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .lifetime;
+        let now = SystemTime::now();
+        let wait = policy.retry_after(attempt, now, lifetime.end);
+        let give_up = wait >= policy.next_login(now, lifetime);
+        for (service, failure) in &missing {
+            let error = errors::auth_error(&session.subject(), failure, Some(service));
+            if give_up {
+                tracing::warn!(attempt, "{error}; trying again at the next re-login");
+            } else {
+                let retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+                tracing::warn!(attempt, retry_in_ms, "{error}; will retry");
+            }
+        }
+        if give_up {
+            return;
+        }
+        std::thread::sleep(wait);
+        missing.retain_mut(|(service, failure)| {
+            match krb5::fetch_service_ticket(&session.principal, service, &session.ccache) {
+                Ok(_) => {
+                    tracing::info!(service = %service, "service ticket for the NameNode principal obtained again");
+                    false
+                }
+                Err(again) => {
+                    *failure = again;
+                    true
+                }
+            }
+        });
     }
 }
 

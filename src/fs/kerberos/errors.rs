@@ -22,6 +22,8 @@ pub enum Step {
     StoreCredentials,
     /// Getting a service ticket for the NameNode principal.
     ServiceTicket,
+    /// Listing the tickets of the private credential cache.
+    ReadCache,
 }
 
 impl Step {
@@ -34,6 +36,7 @@ impl Step {
             Step::InitialCredentials => "getting a ticket from the KDC with the keytab",
             Step::StoreCredentials => "storing the ticket in ckpt's private credential cache",
             Step::ServiceTicket => "getting a service ticket for the NameNode",
+            Step::ReadCache => "listing the tickets of ckpt's private credential cache",
         }
     }
 }

@@ -20,6 +20,8 @@ pub type Principal = *mut c_void;
 pub type Keytab = *mut c_void;
 /// Opaque `krb5_ccache`.
 pub type CCache = *mut c_void;
+/// Opaque `krb5_cc_cursor` (iteration state over a credential cache).
+pub type CCCursor = *mut c_void;
 
 /// `krb5_data`.
 #[repr(C)]
@@ -139,6 +141,11 @@ pub struct Krb5Lib {
     pub cc_destroy: unsafe extern "C" fn(Context, CCache) -> Krb5Error,
     pub get_credentials:
         unsafe extern "C" fn(Context, c_int, CCache, *mut Creds, *mut *mut Creds) -> Krb5Error,
+    pub cc_start_seq_get: unsafe extern "C" fn(Context, CCache, *mut CCCursor) -> Krb5Error,
+    pub cc_next_cred: unsafe extern "C" fn(Context, CCache, *mut CCCursor, *mut Creds) -> Krb5Error,
+    pub cc_end_seq_get: unsafe extern "C" fn(Context, CCache, *mut CCCursor) -> Krb5Error,
+    pub unparse_name: unsafe extern "C" fn(Context, Principal, *mut *mut c_char) -> Krb5Error,
+    pub free_unparsed_name: unsafe extern "C" fn(Context, *mut c_char),
 }
 
 /// Library file name tried on Linux (Debian and RHEL both ship the `.3` name; the unversioned
@@ -189,6 +196,11 @@ fn load() -> Result<Krb5Lib, String> {
         cc_close: sym!("krb5_cc_close"),
         cc_destroy: sym!("krb5_cc_destroy"),
         get_credentials: sym!("krb5_get_credentials"),
+        cc_start_seq_get: sym!("krb5_cc_start_seq_get"),
+        cc_next_cred: sym!("krb5_cc_next_cred"),
+        cc_end_seq_get: sym!("krb5_cc_end_seq_get"),
+        unparse_name: sym!("krb5_unparse_name"),
+        free_unparsed_name: sym!("krb5_free_unparsed_name"),
         _lib: lib,
     })
 }

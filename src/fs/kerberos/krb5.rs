@@ -82,6 +82,57 @@ impl Ctx {
         Ok(PrincipalGuard { ctx: self, raw })
     }
 
+    /// A ticket for `service` from the cache `cc` or, with the TGT there, from the KDC (then
+    /// stored in `cc`).
+    fn service_ticket(
+        &self,
+        client: Principal,
+        service: &str,
+        cc: CCache,
+    ) -> Result<Lifetime, Failure> {
+        let server = self.principal(service)?;
+        let mut request = Creds::zeroed();
+        request.client = client;
+        request.server = server.raw;
+        let mut out: *mut Creds = ptr::null_mut();
+        // SAFETY: valid context and cache; `request` borrows the two principals (freed by
+        // their owners, not through `request`); `out` is a valid out-pointer.
+        let code = unsafe { (self.lib.get_credentials)(self.raw, 0, cc, &mut request, &mut out) };
+        self.check(Step::ServiceTicket, code)?;
+        if out.is_null() {
+            return Err(Failure::new(
+                Step::ServiceTicket,
+                0,
+                "no ticket returned".to_string(),
+            ));
+        }
+        // SAFETY: `out` was allocated by krb5_get_credentials; read, then freed once.
+        let lifetime = unsafe {
+            let lifetime = Lifetime::from_times(&(*out).times);
+            (self.lib.free_creds)(self.raw, out);
+            lifetime
+        };
+        Ok(lifetime)
+    }
+
+    /// The text form of a principal owned by the caller (e.g. a ticket's server).
+    fn unparse(&self, principal: Principal) -> Result<String, Failure> {
+        let mut raw: *mut std::ffi::c_char = ptr::null_mut();
+        // SAFETY: valid context and principal; valid out-pointer.
+        let code = unsafe { (self.lib.unparse_name)(self.raw, principal, &mut raw) };
+        self.check(Step::ReadCache, code)?;
+        if raw.is_null() {
+            return Ok(String::new());
+        }
+        // SAFETY: a NUL-terminated string allocated by krb5_unparse_name, copied then freed once.
+        let name = unsafe {
+            let name = CStr::from_ptr(raw).to_string_lossy().into_owned();
+            (self.lib.free_unparsed_name)(self.raw, raw);
+            name
+        };
+        Ok(name)
+    }
+
     fn ccache(&self, name: &str, step: Step) -> Result<CCacheGuard<'_>, Failure> {
         let c = cstring(name, step)?;
         let mut raw = ptr::null_mut();
@@ -162,9 +213,26 @@ fn cstring(value: &str, step: Step) -> Result<CString, Failure> {
     CString::new(value).map_err(|_| Failure::new(step, 0, "contains a NUL byte".to_string()))
 }
 
-/// Gets a fresh TGT for `principal` from `keytab` and atomically replaces the content of the
-/// credential cache `ccache` (e.g. `MEMORY:ckpt-…`) with it.
-pub fn login_from_keytab(principal: &str, keytab: &str, ccache: &str) -> Result<Lifetime, Failure> {
+/// What a keytab login obtained.
+#[derive(Debug)]
+pub struct Login {
+    /// Validity of the new TGT.
+    pub lifetime: Lifetime,
+    /// The service principals whose ticket could not be fetched with the new TGT, and why.
+    pub missing_services: Vec<(String, Failure)>,
+}
+
+/// Gets a fresh TGT for `principal` from `keytab` and, with it, a ticket for each of
+/// `services`, then atomically replaces the content of the credential cache `ccache` (e.g.
+/// `MEMORY:ckpt-…`) with them: readers of the cache never see it empty nor without the
+/// service tickets it had. A service ticket that cannot be fetched does not fail the login; it
+/// is reported in [`Login::missing_services`].
+pub fn login_from_keytab(
+    principal: &str,
+    keytab: &str,
+    ccache: &str,
+    services: &[String],
+) -> Result<Login, Failure> {
     let ctx = Ctx::new()?;
     let client = ctx.principal(principal)?;
     let kt_name = cstring(&keytab_name(keytab), Step::ResolveKeytab)?;
@@ -215,6 +283,14 @@ pub fn login_from_keytab(principal: &str, keytab: &str, ccache: &str) -> Result<
     // SAFETY: live cache handle; creds filled by the library (copied by the cache).
     let code = unsafe { (ctx.lib.cc_store_cred)(ctx.raw, tmp.raw, &mut creds.creds) };
     ctx.check(Step::StoreCredentials, code)?;
+    let missing_services = services
+        .iter()
+        .filter_map(|service| {
+            ctx.service_ticket(client.raw, service, tmp.raw)
+                .err()
+                .map(|failure| (service.clone(), failure))
+        })
+        .collect();
     let dst = ctx.ccache(ccache, Step::StoreCredentials)?;
     // SAFETY: both handles live; on success krb5_cc_move consumes (closes) `tmp`.
     let code = unsafe { (ctx.lib.cc_move)(ctx.raw, tmp.raw, dst.raw) };
@@ -226,7 +302,10 @@ pub fn login_from_keytab(principal: &str, keytab: &str, ccache: &str) -> Result<
         tmp.forget();
         ctx.check(Step::StoreCredentials, code)?;
     }
-    Ok(lifetime)
+    Ok(Login {
+        lifetime,
+        missing_services,
+    })
 }
 
 /// Gets (from `ccache`, or from the KDC with the TGT there) a service ticket for `service`,
@@ -238,30 +317,49 @@ pub fn fetch_service_ticket(
 ) -> Result<Lifetime, Failure> {
     let ctx = Ctx::new()?;
     let client = ctx.principal(client)?;
-    let server = ctx.principal(service)?;
     let cc = ctx.ccache(ccache, Step::ServiceTicket)?;
-    let mut request = Creds::zeroed();
-    request.client = client.raw;
-    request.server = server.raw;
-    let mut out: *mut Creds = ptr::null_mut();
-    // SAFETY: valid context and cache; `request` borrows the two principals (freed by their
-    // guards, not through `request`); `out` is a valid out-pointer.
-    let code = unsafe { (ctx.lib.get_credentials)(ctx.raw, 0, cc.raw, &mut request, &mut out) };
-    ctx.check(Step::ServiceTicket, code)?;
-    if out.is_null() {
-        return Err(Failure::new(
-            Step::ServiceTicket,
-            0,
-            "no ticket returned".to_string(),
-        ));
-    }
-    // SAFETY: `out` was allocated by krb5_get_credentials; read, then freed once.
-    let lifetime = unsafe {
-        let lifetime = Lifetime::from_times(&(*out).times);
-        (ctx.lib.free_creds)(ctx.raw, out);
-        lifetime
+    ctx.service_ticket(client.raw, service, cc.raw)
+}
+
+/// `KRB5_CC_END`: no more credentials in the cache (end of a `krb5_cc_next_cred` iteration).
+const KRB5_CC_END: ffi::Krb5Error = -1765328242;
+
+/// The server principals of the tickets in `ccache` (the TGT's `krbtgt/…` included, the
+/// cache's configuration entries left out), in cache order. Reads only the cache.
+pub fn cached_servers(ccache: &str) -> Result<Vec<String>, Failure> {
+    let ctx = Ctx::new()?;
+    let cc = ctx.ccache(ccache, Step::ReadCache)?;
+    let mut cursor: ffi::CCCursor = ptr::null_mut();
+    // SAFETY: valid context and cache; `cursor` is a valid out-pointer.
+    let code = unsafe { (ctx.lib.cc_start_seq_get)(ctx.raw, cc.raw, &mut cursor) };
+    ctx.check(Step::ReadCache, code)?;
+    let mut servers = Vec::new();
+    let result = loop {
+        let mut creds = CredsGuard {
+            ctx: &ctx,
+            creds: Creds::zeroed(),
+        };
+        // SAFETY: the cursor was started on this cache and is not ended yet; `creds` is a
+        // zeroed out-structure the library fills (freed by its guard).
+        let code =
+            unsafe { (ctx.lib.cc_next_cred)(ctx.raw, cc.raw, &mut cursor, &mut creds.creds) };
+        if code == KRB5_CC_END {
+            break Ok(());
+        }
+        if let Err(failure) = ctx.check(Step::ReadCache, code) {
+            break Err(failure);
+        }
+        match ctx.unparse(creds.creds.server) {
+            Ok(name) if name.starts_with("krb5_ccache_conf_data/") => {}
+            Ok(name) => servers.push(name),
+            Err(failure) => break Err(failure),
+        }
     };
-    Ok(lifetime)
+    // SAFETY: ends the iteration started above, once, whatever happened during it.
+    let code = unsafe { (ctx.lib.cc_end_seq_get)(ctx.raw, cc.raw, &mut cursor) };
+    result?;
+    ctx.check(Step::ReadCache, code)?;
+    Ok(servers)
 }
 
 /// The keytab name krb5 expects: a `TYPE:residual` name as is, a plain path as `FILE:path`.
