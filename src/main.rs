@@ -10,6 +10,8 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     cli::logging::init(args.verbose);
+    // Before any thread exists: loading the configuration may set KRB5_CONFIG (see prepare).
+    let prepared = cli::prepare(&args);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -20,5 +22,5 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    runtime.block_on(cli::run(args))
+    runtime.block_on(cli::run(args, prepared))
 }

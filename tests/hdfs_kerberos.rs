@@ -82,10 +82,96 @@ fn kerberos_relogin_keeps_namenode_service_tickets() {
 
 #[test]
 fn kerberos_bad_keytab_and_unreachable_kdc() {
-    assert!(
-        finish_child("offline", spawn_child("offline")),
-        "scenario offline failed"
+    // krb5.conf for a KDC that refuses connections, named by KRB5_CONFIG from the start.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let closed_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let krb5 = dir.path().join("krb5.conf");
+    std::fs::write(
+        &krb5,
+        format!(
+            "[libdefaults]\n default_realm = EXAMPLE.COM\n udp_preference_limit = 1\n dns_lookup_kdc = false\n\
+             [realms]\n EXAMPLE.COM = {{\n  kdc = 127.0.0.1:{closed_port}\n }}\n"
+        ),
+    )
+    .expect("krb5.conf");
+    let child = spawn_child_with(
+        "offline",
+        &[
+            (WORK_DIR_ENV, dir.path().as_os_str()),
+            ("KRB5_CONFIG", krb5.as_os_str()),
+        ],
     );
+    assert!(finish_child("offline", child), "scenario offline failed");
+}
+
+/// `set_krb5_config_before_threads` accepts the krb5.conf KRB5_CONFIG names and refuses another
+/// once other threads run.
+#[test]
+fn kerberos_krb5_config_is_set_before_threads_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let krb5 = dir.path().join("a.conf");
+    std::fs::write(&krb5, "[libdefaults]\n default_realm = EXAMPLE.COM\n").expect("krb5.conf");
+    let child = spawn_child_with("setenv", &[("KRB5_CONFIG", krb5.as_os_str())]);
+    assert!(finish_child("setenv", child), "scenario setenv failed");
+}
+
+/// The `ckpt` command with the krb5.conf named by `ckpt.kerberos.krb5-conf` or `krb5_path` (and
+/// a `KRB5_CONFIG` naming a missing file, which the key overrides): `main` sets KRB5_CONFIG
+/// before its runtime starts, then stores and restores on the Kerberos cluster.
+#[test]
+fn kerberos_cli_with_krb5_conf_keys() {
+    let Some(env) = (match HdfsEnv::start("kerberos", &["--protection", "authentication"]) {
+        Ok(env) => Some(env),
+        Err(e) => common::missing(&format!("hdfs-testenv kerberos cluster: {e}")),
+    }) else {
+        return;
+    };
+    let info = &env.info;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let states = dir.path().join("states.bin");
+    std::fs::write(&states, b"states through the ckpt command").expect("states");
+    for key in ["ckpt.kerberos.krb5-conf", "krb5_path"] {
+        let yaml = format!(
+            "seatunnel:\n  engine:\n    checkpoint:\n      interval: 10000\n      timeout: 60000\n      storage:\n        type: hdfs\n        max-retained: 3\n        plugin-config:\n          storage.type: hdfs\n          fs.defaultFS: {}\n          namespace: /tmp/krb-cli-{key}/\n          kerberosPrincipal: {}\n          kerberosKeytabFilePath: {}\n          {key}: {}\n          seatunnel.hadoop.dfs.data.transfer.protection: {}\n",
+            info.default_fs,
+            info.client_principal.clone().expect("principal"),
+            path_str(&info.keytab),
+            path_str(&info.krb5_conf),
+            info.protection.clone().expect("protection"),
+        );
+        let config = dir.path().join(format!("{key}.yaml"));
+        std::fs::write(&config, yaml).expect("seatunnel.yaml");
+        let ckpt = |args: &[&str]| {
+            let out = Command::new(env!("CARGO_BIN_EXE_ckpt"))
+                .arg("--config")
+                .arg(&config)
+                .args(args)
+                .env("KRB5_CONFIG", dir.path().join("missing-krb5.conf"))
+                .env_remove("KRB5CCNAME")
+                .env_remove("HADOOP_CONF_DIR")
+                .output()
+                .expect("run ckpt");
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            println!("ckpt {args:?} with {key}: {}\n{text}", out.status);
+            assert!(out.status.success(), "ckpt {args:?} with {key}: {text}");
+            text
+        };
+        let from = states.display().to_string();
+        ckpt(&["store", "7", "1", "1", "--from", &from]);
+        let latest = ckpt(&["--json", "latest", "7"]);
+        assert!(
+            latest.contains("\"checkpoint_id\": 1") || latest.contains("\"checkpoint_id\":1"),
+            "{latest}"
+        );
+    }
+    drop(env);
 }
 
 /// The entry point of the child processes (does nothing without `CKPT_KRB_CHILD`).
@@ -95,6 +181,10 @@ fn kerberos_child() {
     let Ok(scenario) = std::env::var(CHILD_ENV) else {
         return;
     };
+    if scenario == "setenv" {
+        set_krb5_config_before_threads();
+        return;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -109,10 +199,6 @@ fn kerberos_child() {
         "services" => rt.block_on(service_tickets_survive_relogin()),
         other => panic!("unknown scenario {other}"),
     }
-}
-
-fn spawn_child(scenario: &str) -> std::process::Child {
-    spawn_child_with(scenario, &[])
 }
 
 /// A child whose cluster (`mode`) runs in a work directory chosen here, with `KRB5_CONFIG`
@@ -802,20 +888,15 @@ async fn operator_ticket_cache(env: &HdfsEnv, principal: &str, keytab: &str) {
 /// Errors that need no cluster: missing keytab, a directory or garbage as keytab, and a KDC
 /// that refuses connections (with a syntactically valid keytab written here).
 async fn offline_errors() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let closed_port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
-    let krb5 = dir.path().join("krb5.conf");
-    std::fs::write(
-        &krb5,
-        format!(
-            "[libdefaults]\n default_realm = EXAMPLE.COM\n udp_preference_limit = 1\n dns_lookup_kdc = false\n\
-             [realms]\n EXAMPLE.COM = {{\n  kdc = 127.0.0.1:{closed_port}\n }}\n"
-        ),
-    )
-    .expect("krb5.conf");
+    let work = std::env::var_os(WORK_DIR_ENV)
+        .map(std::path::PathBuf::from)
+        .expect("the parent names the directory");
+    let dir = tempfile::tempdir_in(&work).expect("tempdir");
+    let krb5 = work.join("krb5.conf");
+    assert_eq!(
+        std::env::var_os("KRB5_CONFIG"),
+        Some(krb5.clone().into_os_string())
+    );
     let keytab = dir.path().join("ckpt.keytab");
     std::fs::write(&keytab, fake_keytab("ckpt", "EXAMPLE.COM")).expect("keytab");
     let garbage = dir.path().join("garbage.keytab");
@@ -857,6 +938,42 @@ async fn offline_errors() {
         assert!(!msg.contains("this is not a keytab"), "{what}: {msg}");
     };
 
+    // A krb5.conf key naming another file than KRB5_CONFIG in this multi-threaded process (a
+    // tokio runtime runs): a clear configuration error, and KRB5_CONFIG is left alone.
+    let other = dir.path().join("other-krb5.conf");
+    std::fs::copy(&krb5, &other).expect("copy krb5.conf");
+    let other_s = other.display().to_string();
+    let conf = PluginConfig::from_map(
+        &plugin(&[
+            ("storage.type", "hdfs"),
+            ("fs.defaultFS", "hdfs://127.0.0.1:1"),
+            ("kerberosPrincipal", "ckpt@EXAMPLE.COM"),
+            ("kerberosKeytabFilePath", &keytab.display().to_string()),
+            ("krb5_path", &other_s),
+        ]),
+        &Default::default(),
+    )
+    .expect("plugin-config");
+    let err = kerberos::ensure_login(&conf.hadoop)
+        .await
+        .expect_err("a differing krb5.conf in a multi-threaded process");
+    let msg = err.to_string();
+    println!("differing krb5.conf -> {msg}");
+    assert!(
+        matches!(&err, FsError::Config { key, .. } if key == "krb5_path"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!("KRB5_CONFIG={other_s}"))
+            && msg.contains(&format!("KRB5_CONFIG is {}", krb5.display()))
+            && msg.contains("set_krb5_config_before_threads"),
+        "{msg}"
+    );
+    assert_eq!(
+        std::env::var_os("KRB5_CONFIG"),
+        Some(krb5.clone().into_os_string())
+    );
+
     let missing = dir.path().join("nope.keytab").display().to_string();
     check(
         "missing keytab",
@@ -890,6 +1007,49 @@ async fn offline_errors() {
         t.elapsed() < Duration::from_secs(60),
         "took {:?}",
         t.elapsed()
+    );
+}
+
+/// The `setenv` child, before it starts a runtime (libtest runs the test on a thread of its own,
+/// so the process has two threads; the single-threaded case, where KRB5_CONFIG is set, is the
+/// `ckpt` command's, see `kerberos_cli_with_krb5_conf_keys`): the krb5.conf KRB5_CONFIG names
+/// already is accepted under any key; another one is refused with what to do, and KRB5_CONFIG is
+/// left alone.
+fn set_krb5_config_before_threads() {
+    let first = std::env::var_os("KRB5_CONFIG")
+        .map(std::path::PathBuf::from)
+        .expect("the parent sets KRB5_CONFIG");
+    let second = first.with_file_name("b.conf");
+    std::fs::write(&second, "[libdefaults]\n default_realm = EXAMPLE.COM\n").expect("krb5.conf");
+    let conf = |key: &str, path: &std::path::Path| {
+        ckpt::conf::Configuration::from_pairs([(key.to_string(), path.display().to_string())])
+    };
+    for key in kerberos::KRB5_CONF_KEYS {
+        let set = kerberos::set_krb5_config_before_threads(&conf(key, &first))
+            .expect("KRB5_CONFIG names it already");
+        assert_eq!(set, Some(first.display().to_string()));
+    }
+    assert_eq!(
+        kerberos::set_krb5_config_before_threads(&ckpt::conf::Configuration::new()).expect("none"),
+        None
+    );
+    let err = kerberos::set_krb5_config_before_threads(&conf("krb5_path", &second))
+        .expect_err("several threads: KRB5_CONFIG must not change");
+    let msg = err.to_string();
+    println!("another krb5.conf with threads running -> {msg}");
+    assert!(
+        matches!(&err, FsError::Config { key, .. } if key == "krb5_path"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!("KRB5_CONFIG={}", second.display()))
+            && msg.contains("threads")
+            && msg.contains("set_krb5_config_before_threads"),
+        "{msg}"
+    );
+    assert_eq!(
+        std::env::var_os("KRB5_CONFIG"),
+        Some(first.into_os_string())
     );
 }
 

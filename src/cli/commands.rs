@@ -11,21 +11,20 @@ use ckpt::checkpoint::layout::{self, CheckpointFileName};
 use ckpt::checkpoint::{CheckpointStorage, FileStorage, PipelineState, Restore, VerifyStatus};
 
 use super::output::{size, table, time_of};
-use super::{Cli, Command, ConfigAction, Failure, Output, bench, demo, load_config, open_storage};
+use super::{Cli, Command, ConfigAction, Failure, Output, Prepared, bench, demo, open_storage};
 
-/// Runs the chosen subcommand; `Ok` carries the exit code.
-pub async fn dispatch(cli: &Cli, out: Output) -> Result<u8, Failure> {
-    let (loaded, source) = load_config(cli)?;
-    for warning in &loaded.warnings {
+/// Runs the chosen subcommand on the prepared configuration; `Ok` carries the exit code.
+pub async fn dispatch(cli: &Cli, prepared: &Prepared, out: Output) -> Result<u8, Failure> {
+    for warning in &prepared.loaded.warnings {
         out.hint(format!("warning: {warning}"))?;
     }
     if let Command::Config {
         action: ConfigAction::Check,
     } = &cli.command
     {
-        return config_check(&loaded, &source, out);
+        return config_check(prepared, out);
     }
-    let storage = open_storage(&loaded).await?;
+    let storage = open_storage(prepared).await?;
     match &cli.command {
         Command::Jobs => jobs(&storage, out).await,
         Command::List { job } => list(&storage, job, out).await,
@@ -62,7 +61,7 @@ pub async fn dispatch(cli: &Cli, out: Output) -> Result<u8, Failure> {
         Command::Demo {
             rounds,
             interval_ms,
-        } => demo::run(&storage, &loaded, *rounds, *interval_ms, out).await,
+        } => demo::run(&storage, prepared, *rounds, *interval_ms, out).await,
         Command::Bench {
             size,
             pipelines,
@@ -553,13 +552,13 @@ async fn verify(storage: &FileStorage, out: Output) -> Result<u8, Failure> {
     Ok(if clean { 0 } else { 1 })
 }
 
-fn config_check(
-    loaded: &ckpt::config::LoadedConfig,
-    source: &str,
-    out: Output,
-) -> Result<u8, Failure> {
-    // The same validation as every other command (`load_config` ran it already; it is pure).
-    let plan = super::plan_storage(loaded)?;
+fn config_check(prepared: &Prepared, out: Output) -> Result<u8, Failure> {
+    // The same validation as every other command: `load_config` ran it.
+    let Prepared {
+        loaded,
+        source,
+        plan,
+    } = prepared;
     let mut effective = serde_json::json!({
         "source": source,
         "checkpoint": &loaded.checkpoint,

@@ -11,11 +11,10 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use ckpt::checkpoint::{CheckpointStorage, FileStorage, PipelineState, Restore};
-use ckpt::config::LoadedConfig;
 use ckpt::fs::Path;
 
 use super::commands::print_restores;
-use super::{Failure, Output, open_storage};
+use super::{Failure, Output, Prepared, open_storage};
 
 /// The demo's jobs and their pipelines.
 const JOBS: [(&str, &[i32]); 3] = [
@@ -56,7 +55,7 @@ struct DemoReport {
 /// Runs the demo; exit code 0 when every pipeline restored the state it should have.
 pub async fn run(
     storage: &FileStorage,
-    loaded: &LoadedConfig,
+    prepared: &Prepared,
     rounds: u32,
     interval_ms: u64,
     out: Output,
@@ -66,7 +65,7 @@ pub async fn run(
             "--rounds must be at least 2 so a fallback exists",
         ));
     }
-    let max_retained = loaded.checkpoint.storage.max_retained;
+    let max_retained = prepared.loaded.checkpoint.storage.max_retained;
     out.hint(format!(
         "demo on {} (max-retained {max_retained}, {rounds} rounds every {interval_ms} ms)",
         storage.namespace()
@@ -125,7 +124,7 @@ pub async fn run(
         })?;
 
     // "Restart": a new storage instance from the same configuration, then restore.
-    let restarted = open_storage(loaded).await?;
+    let restarted = open_storage(prepared).await?;
     let mut restores: Vec<(String, Restore)> = Vec::new();
     for (job, _) in JOBS {
         for r in restarted.restore_job(job).await? {

@@ -216,11 +216,35 @@ pub fn embedded_default_yaml(home: &std::path::Path) -> String {
     )
 }
 
+/// The configuration of a command, loaded and validated once: what every command starts from.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The parsed `seatunnel.yaml` (the storage's warnings included).
+    pub loaded: LoadedConfig,
+    /// Where it came from, for messages.
+    pub source: String,
+    /// The validated storage settings ([`plan_storage`]).
+    pub plan: FileStoragePlan,
+}
+
+/// Everything a command needs before the async runtime starts; **call it while the process
+/// has a single thread** (`main` does, before building the runtime): it loads and validates the
+/// configuration ([`load_config`]) and makes the krb5.conf it names (`ckpt.kerberos.krb5-conf`,
+/// `krb5_path`, `java.security.krb5.conf`) the process's `KRB5_CONFIG`, which is sound only
+/// while no other thread can read the environment.
+pub fn prepare(cli: &Cli) -> Result<Prepared, Failure> {
+    let prepared = load_config(cli)?;
+    #[cfg(feature = "kerberos")]
+    ckpt::fs::kerberos::set_krb5_config_before_threads(&prepared.plan.hadoop)
+        .map_err(|e| Failure::from(CheckpointError::Fs(e)))?;
+    Ok(prepared)
+}
+
 /// Loads the configuration named by `--config`, or the embedded default, and validates its
-/// storage settings with [`plan_storage`], so every command (`config check` included)
+/// storage settings with [`plan_storage`], once, so every command (`config check` included)
 /// accepts and rejects the same configurations; the storage's warnings (e.g. misspelt keys)
 /// are added to the configuration's.
-pub fn load_config(cli: &Cli) -> Result<(LoadedConfig, String), Failure> {
+pub fn load_config(cli: &Cli) -> Result<Prepared, Failure> {
     let (mut loaded, source) = match &cli.config {
         Some(file) => (config::load_file(file)?, file.display().to_string()),
         None => {
@@ -230,8 +254,12 @@ pub fn load_config(cli: &Cli) -> Result<(LoadedConfig, String), Failure> {
         }
     };
     let plan = plan_storage(&loaded)?;
-    loaded.warnings.extend(plan.warnings);
-    Ok((loaded, source))
+    loaded.warnings.extend(plan.warnings.iter().cloned());
+    Ok(Prepared {
+        loaded,
+        source,
+        plan,
+    })
 }
 
 /// Validates the storage settings of the configuration without contacting the storage: the
@@ -239,17 +267,22 @@ pub fn load_config(cli: &Cli) -> Result<(LoadedConfig, String), Failure> {
 pub fn plan_storage(loaded: &LoadedConfig) -> Result<FileStoragePlan, Failure> {
     let storage = &loaded.checkpoint.storage;
     // Nothing is contacted here: every failure is one of configuration (exit 2).
-    storage
+    let plan = storage
         .settings()
         .plan(&storage.storage_type)
-        .map_err(|e| Failure::usage(e.to_string()))
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    tracing::debug!(
+        storage = plan.identifier,
+        namespace = %plan.namespace,
+        "storage configuration validated"
+    );
+    Ok(plan)
 }
 
-/// Builds the file storage the configuration names.
-pub async fn open_storage(loaded: &LoadedConfig) -> Result<FileStorage, Failure> {
-    let plan = plan_storage(loaded)?;
-    let settings = loaded.checkpoint.storage.settings();
-    Ok(plan.open(&settings.filesystems).await?)
+/// Builds the file storage of a validated configuration (the first step that may contact it).
+pub async fn open_storage(prepared: &Prepared) -> Result<FileStorage, Failure> {
+    let settings = prepared.loaded.checkpoint.storage.settings();
+    Ok(prepared.plan.open(&settings.filesystems).await?)
 }
 
 /// Parses the command line. On an error clap prints its message (exit 2); with `--json` among
@@ -288,13 +321,18 @@ fn report_parse_error(e: &clap::Error, json: bool) -> ExitCode {
     ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
 
-/// Runs the command line; returns the process exit code.
-pub async fn run(cli: Cli) -> ExitCode {
+/// Runs the command line on its configuration ([`prepare`], or why it failed); returns the
+/// process exit code.
+pub async fn run(cli: Cli, prepared: Result<Prepared, Failure>) -> ExitCode {
     let out = Output {
         json: cli.json,
         quiet: cli.quiet,
     };
-    match commands::dispatch(&cli, out).await {
+    let result = match prepared {
+        Ok(prepared) => commands::dispatch(&cli, &prepared, out).await,
+        Err(failure) => Err(failure),
+    };
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(failure) => {
             // The sources redact secrets; this is the safety net for URLs from anywhere.

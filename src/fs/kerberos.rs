@@ -4,7 +4,9 @@
 //! user sets; they reach this module as [`KERBEROS_PRINCIPAL_KEY`] / [`KERBEROS_KEYTAB_KEY`].
 //! [`login`] then:
 //!
-//! 1. checks the keytab file (exists, readable) and picks the krb5.conf ([`KRB5_CONF_KEYS`]);
+//! 1. checks the keytab file (exists, readable) and picks the krb5.conf ([`KRB5_CONF_KEYS`]),
+//!    which must be the process's `KRB5_CONFIG`: it is set only in a single-threaded process
+//!    (see [`set_krb5_config_before_threads`]), otherwise a differing one is an error;
 //! 2. gets a TGT from the KDC with the keytab's key (MIT `krb5_get_init_creds_keytab`, no
 //!    `kinit`) and stores it in a **private in-memory credential cache** `MEMORY:ckpt-…` that
 //!    nothing outside this process can read; the process-default cache (`KRB5CCNAME`,
@@ -14,8 +16,9 @@
 //!    NameNode principal is reported at start with the key to fix;
 //! 4. starts one background thread that logs in again from the keytab at 75% of each ticket's
 //!    lifetime ([`schedule::RenewalPolicy`]) and retries with backoff (and a `tracing` warning)
-//!    while the KDC fails; the cache is replaced atomically (`krb5_cc_move`), so connections
-//!    being set up never see it empty.
+//!    while the KDC fails; the new cache, with fresh tickets for the NameNode principals of
+//!    step 3 (every file system sharing the session), replaces the old one atomically
+//!    (`krb5_cc_move`), so connections being set up never see it empty nor ask the KDC.
 //!
 //! The HDFS backend hands the session to `hdfs-native` with
 //! [`KerberosSession::configure_client`] (principal, keytab and the private cache name), which
@@ -352,9 +355,7 @@ impl Settings {
                 message: "the principal or keytab path contains a NUL byte".to_string(),
             });
         }
-        let krb5_conf = KRB5_CONF_KEYS
-            .iter()
-            .find_map(|k| value(k).map(|v| (k.to_string(), v.to_string())));
+        let krb5_conf = configured_krb5_conf(conf).map(|(k, v)| (k.to_string(), v));
         Ok(Some(Settings {
             principal,
             keytab,
@@ -424,52 +425,146 @@ fn host_of(address: &str) -> String {
     }
 }
 
-/// Makes the krb5.conf named by configuration the process's (`KRB5_CONFIG`), once, and
-/// describes the krb5.conf in use for messages.
+/// Checks that the krb5.conf named by configuration is the process's (`KRB5_CONFIG`), making
+/// it so only while the process is single-threaded (see [`set_krb5_config_before_threads`]),
+/// and describes the krb5.conf in use for messages.
 fn apply_krb5_conf(settings: &Settings) -> FsResult<String> {
-    const ENV: &str = "KRB5_CONFIG";
-    let current = std::env::var(ENV).ok().filter(|v| !v.is_empty());
+    let current = std::env::var(KRB5_CONFIG_ENV)
+        .ok()
+        .filter(|v| !v.is_empty());
     let Some((key, path)) = &settings.krb5_conf else {
         return Ok(match current {
             Some(p) => format!("{p} (from KRB5_CONFIG)"),
             None => "/etc/krb5.conf (the default; set KRB5_CONFIG or ckpt.kerberos.krb5-conf to use another)".to_string(),
         });
     };
+    use_krb5_conf(key, path)?;
+    Ok(format!("{path} (from {key})"))
+}
+
+/// The environment variable MIT Kerberos (libkrb5 and libgssapi_krb5) reads the krb5.conf
+/// path from.
+pub const KRB5_CONFIG_ENV: &str = "KRB5_CONFIG";
+
+/// The krb5.conf `conf` names: the first of [`KRB5_CONF_KEYS`] that is set, and its value.
+pub fn configured_krb5_conf(conf: &Configuration) -> Option<(&'static str, String)> {
+    KRB5_CONF_KEYS.iter().find_map(|k| {
+        conf.get(k)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|v| (*k, v.to_string()))
+    })
+}
+
+/// Makes the krb5.conf that `conf` names ([`KRB5_CONF_KEYS`]) the process's `KRB5_CONFIG`,
+/// for programs that do not export `KRB5_CONFIG` in their environment. Returns the path, or
+/// `None` when `conf` names no krb5.conf (then `KRB5_CONFIG` or `/etc/krb5.conf` is used).
+///
+/// **Call it before the process starts any thread** (before building a tokio runtime, before
+/// any library that spawns threads), as the `ckpt` command does: the Kerberos libraries read
+/// `KRB5_CONFIG` with `getenv`, and changing the environment while another thread may read it
+/// is undefined behaviour. So it checks that the process really runs a single thread (on Linux,
+/// by counting `/proc/self/task`; elsewhere it cannot tell and assumes it does not) and
+/// otherwise returns [`FsError::Config`] saying what to do, unless `KRB5_CONFIG` already names
+/// that file. Services should rather export `KRB5_CONFIG=<path>` in their environment.
+///
+/// The Kerberos login ([`login`]) applies the same rule: when the configured krb5.conf is not
+/// `KRB5_CONFIG` and the process is multi-threaded (a tokio runtime is), the login fails with
+/// that error instead of changing the environment.
+pub fn set_krb5_config_before_threads(conf: &Configuration) -> FsResult<Option<String>> {
+    let Some((key, path)) = configured_krb5_conf(conf) else {
+        return Ok(None);
+    };
+    use_krb5_conf(key, &path)?;
+    Ok(Some(path))
+}
+
+/// What to do about `KRB5_CONFIG` for a configured krb5.conf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EnvAction {
+    /// `KRB5_CONFIG` names it already.
+    Keep,
+    /// The process is single-threaded: setting `KRB5_CONFIG` is sound.
+    Set,
+    /// Other threads may read the environment: refuse.
+    Refuse,
+}
+
+/// The rule (pure): `threads` is the process's thread count, `None` when unknown.
+fn env_action(configured: &str, current: Option<&str>, threads: Option<usize>) -> EnvAction {
+    if current == Some(configured) {
+        EnvAction::Keep
+    } else if threads == Some(1) {
+        EnvAction::Set
+    } else {
+        EnvAction::Refuse
+    }
+}
+
+/// The number of threads of this process, when the system tells.
+fn thread_count() -> Option<usize> {
+    if cfg!(target_os = "linux") {
+        let tasks = std::fs::read_dir("/proc/self/task").ok()?;
+        Some(tasks.filter(Result::is_ok).count())
+    } else {
+        None
+    }
+}
+
+/// Makes `path` (named by `key`) the process's krb5.conf, or says why it cannot.
+fn use_krb5_conf(key: &str, path: &str) -> FsResult<()> {
+    if path.contains('\0') {
+        return Err(FsError::Config {
+            key: key.to_string(),
+            message: "the krb5.conf path contains a NUL byte".to_string(),
+        });
+    }
     if let Err(e) = std::fs::File::open(path) {
         return Err(FsError::Config {
-            key: key.clone(),
+            key: key.to_string(),
             message: format!("cannot read the krb5.conf {path}: {e}"),
         });
     }
-    static APPLIED: Mutex<Option<String>> = Mutex::new(None);
-    let mut applied = APPLIED.lock().map_err(|_| poisoned())?;
-    match applied.as_deref() {
-        Some(done) if done == path => {}
-        Some(done) => {
-            return Err(FsError::Config {
-                key: key.clone(),
-                message: format!(
-                    "this process already uses the krb5.conf {done}; one process can use only one krb5.conf"
-                ),
-            });
-        }
-        None if current.as_deref() == Some(path.as_str()) => *applied = Some(path.clone()),
-        None => {
+    let current = std::env::var(KRB5_CONFIG_ENV)
+        .ok()
+        .filter(|v| !v.is_empty());
+    let threads = thread_count();
+    match env_action(path, current.as_deref(), threads) {
+        EnvAction::Keep => Ok(()),
+        EnvAction::Set => {
             if let Some(other) = &current {
                 tracing::warn!(KRB5_CONFIG = %other, "{key} = {path} overrides the KRB5_CONFIG environment variable");
             }
-            // SAFETY: `set_var` is unsafe because C code in other threads may read the
-            // environment (getenv) while it changes. This runs once per process (guarded by
-            // APPLIED), before ckpt's first Kerberos call, so libkrb5/libgssapi (the readers of
-            // KRB5_CONFIG) have not been used by ckpt yet; Rust code reading the environment
-            // takes std's environment lock. The remaining hazard, a foreign C thread calling
-            // getenv at this instant, is why operators should prefer exporting KRB5_CONFIG in
-            // the service's environment: then the value already matches and this is skipped.
-            unsafe { std::env::set_var(ENV, path) };
-            *applied = Some(path.clone());
+            // SAFETY: `set_var` is unsound only while another thread may read or write the
+            // environment. This process has exactly one thread (counted just above; only this
+            // thread could start another one, and it is busy here), so nothing else can.
+            unsafe { std::env::set_var(KRB5_CONFIG_ENV, path) };
+            Ok(())
         }
+        EnvAction::Refuse => Err(refusal(key, path, current.as_deref(), threads)),
     }
-    Ok(format!("{path} (from {key})"))
+}
+
+/// The error for a krb5.conf that differs from `KRB5_CONFIG` in a multi-threaded process.
+fn refusal(key: &str, path: &str, current: Option<&str>, threads: Option<usize>) -> FsError {
+    let current = match current {
+        Some(c) => format!("KRB5_CONFIG is {c}"),
+        None => "KRB5_CONFIG is not set".to_string(),
+    };
+    let threads = match threads {
+        Some(n) => format!("the process already runs {n} threads"),
+        None => "this system does not tell whether other threads run".to_string(),
+    };
+    FsError::Config {
+        key: key.to_string(),
+        message: format!(
+            "{key} names the krb5.conf {path}, but {current}, and ckpt cannot change KRB5_CONFIG now: \
+             {threads}, and the Kerberos libraries read it with getenv, so changing it while other \
+             threads run is unsafe. Export KRB5_CONFIG={path} in the service's environment, or \
+             call ckpt::fs::kerberos::set_krb5_config_before_threads before starting any thread \
+             (the ckpt command does)"
+        ),
+    }
 }
 
 /// Clear errors for a keytab path that does not exist, cannot be read or is not a keytab, before
@@ -786,6 +881,84 @@ mod tests {
             assert!(!m.contains(&keytab), "the keytab path is redacted: {m}");
             assert!(!m.contains("SECRET"), "{m}");
         }
+    }
+
+    #[test]
+    fn krb5_config_is_set_only_in_a_single_threaded_process() {
+        use EnvAction::*;
+        // Already the process's krb5.conf: nothing to do, whatever the threads.
+        assert_eq!(env_action("/k", Some("/k"), Some(8)), Keep);
+        assert_eq!(env_action("/k", Some("/k"), None), Keep);
+        // Differs (or unset): set it only with exactly one thread.
+        assert_eq!(env_action("/k", None, Some(1)), Set);
+        assert_eq!(env_action("/k", Some("/other"), Some(1)), Set);
+        assert_eq!(env_action("/k", None, Some(2)), Refuse);
+        assert_eq!(env_action("/k", Some("/other"), Some(5)), Refuse);
+        // Unknown thread count: assume other threads.
+        assert_eq!(env_action("/k", None, None), Refuse);
+    }
+
+    #[test]
+    fn thread_count_sees_this_multi_threaded_test_process() {
+        if cfg!(target_os = "linux") {
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            let other = std::thread::spawn(move || rx.recv());
+            assert!(
+                thread_count().is_some_and(|n| n >= 2),
+                "{:?}",
+                thread_count()
+            );
+            drop(tx);
+            let _ = other.join();
+        } else {
+            assert_eq!(thread_count(), None);
+        }
+    }
+
+    #[test]
+    fn multi_threaded_login_with_another_krb5_conf_says_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let krb5 = dir.path().join("krb5.conf");
+        std::fs::write(&krb5, "[libdefaults]\n").unwrap();
+        let path = krb5.display().to_string();
+        // This test process runs several threads (the harness's and the one below).
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let other = std::thread::spawn(move || rx.recv());
+        let e = use_krb5_conf("krb5_path", &path).unwrap_err();
+        drop(tx);
+        let _ = other.join();
+        let m = e.to_string();
+        assert!(
+            matches!(&e, FsError::Config { key, .. } if key == "krb5_path"),
+            "{m}"
+        );
+        assert!(
+            m.contains(&format!("export KRB5_CONFIG={path}"))
+                || m.contains(&format!("Export KRB5_CONFIG={path}")),
+            "{m}"
+        );
+        assert!(m.contains("set_krb5_config_before_threads"), "{m}");
+        assert_ne!(
+            std::env::var_os(KRB5_CONFIG_ENV),
+            Some(krb5.into_os_string())
+        );
+    }
+
+    #[test]
+    fn refusal_names_the_environment_and_threads() {
+        let m = refusal(
+            "ckpt.kerberos.krb5-conf",
+            "/a/krb5.conf",
+            Some("/b"),
+            Some(3),
+        )
+        .to_string();
+        assert!(
+            m.contains("KRB5_CONFIG is /b") && m.contains("3 threads"),
+            "{m}"
+        );
+        let m = refusal("k", "/a", None, None).to_string();
+        assert!(m.contains("not set") && m.contains("does not tell"), "{m}");
     }
 
     #[test]
