@@ -752,3 +752,28 @@ fn is_root() -> bool {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false)
 }
+
+/// The configuration is validated once per command, both for a command that opens the storage
+/// and for `config check` (each validation logs "storage configuration validated" at debug).
+#[test]
+fn configuration_is_validated_once_per_command() {
+    let env = Env::new();
+    let config = env.config("2", "");
+    for args in [&["jobs"][..], &["config", "check"]] {
+        let out = env
+            .ckpt(&config)
+            .arg("-vv")
+            .args(args)
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.matches("storage configuration validated").count(),
+            1,
+            "{args:?}: {stderr}"
+        );
+    }
+}
