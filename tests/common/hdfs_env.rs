@@ -84,10 +84,12 @@ impl HdfsEnv {
     }
 
     /// A new directory name for [`HdfsEnv::start_in`]; the cluster's files (site files,
-    /// krb5.conf, keytab) go to `<it>/cluster/`.
+    /// krb5.conf, keytab) go to `<it>/cluster/`. Removes the work directories of test
+    /// processes that no longer run first ([`remove_stale_work_dirs`]).
     pub fn fresh_work_dir(mode: &str) -> PathBuf {
+        remove_stale_work_dirs();
         std::env::temp_dir().join(format!(
-            "ckpt-hdfs-{mode}-{}-{:08x}",
+            "{WORK_DIR_PREFIX}{mode}-{}-{:08x}",
             std::process::id(),
             rand::random::<u32>()
         ))
@@ -229,19 +231,73 @@ impl HdfsEnv {
 }
 
 impl Drop for HdfsEnv {
+    /// Stops the cluster and removes its work directory, unless the test is failing
+    /// (panicking: the launcher log is kept for the report) or `CKPT_KEEP_HDFS_DIRS` is set.
     fn drop(&mut self) {
         let _ = self.command("stop");
         let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
         let deadline = Instant::now() + Duration::from_secs(30);
+        let mut stopped = false;
         while Instant::now() < deadline {
             if let Ok(Some(_)) = child.try_wait() {
-                return;
+                stopped = true;
+                break;
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        let _ = child.kill();
-        let _ = child.wait();
+        if !stopped {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if !std::thread::panicking() && std::env::var_os("CKPT_KEEP_HDFS_DIRS").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
+}
+
+/// Prefix of the work directories [`HdfsEnv::fresh_work_dir`] names in the temp directory:
+/// `ckpt-hdfs-<mode>-<pid>-<8 hex digits>`.
+const WORK_DIR_PREFIX: &str = "ckpt-hdfs-";
+
+/// Removes the work directories of test processes that no longer run (a shared cluster lives in
+/// a static, which is never dropped; a killed test never cleans up) and returns them. A
+/// directory is stale when the pid in its name has no `/proc/<pid>` (Linux; elsewhere nothing
+/// is removed).
+pub fn remove_stale_work_dirs() -> Vec<PathBuf> {
+    let proc = StdPath::new("/proc");
+    if !proc.join("self").exists() {
+        return Vec::new();
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(work_dir_pid) else {
+            continue;
+        };
+        if pid != std::process::id() && !proc.join(pid.to_string()).exists() {
+            let path = entry.path();
+            if std::fs::remove_dir_all(&path).is_ok() {
+                removed.push(path);
+            }
+        }
+    }
+    removed
+}
+
+/// The pid in a work directory name `ckpt-hdfs-<mode>-<pid>-<8 hex digits>`.
+fn work_dir_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix(WORK_DIR_PREFIX)?;
+    let mut parts = rest.rsplitn(3, '-');
+    let hex = parts.next()?;
+    let pid = parts.next()?;
+    let mode = parts.next()?;
+    let hex_ok = hex.len() == 8 && hex.chars().all(|c| c.is_ascii_hexdigit());
+    (hex_ok && !mode.is_empty())
+        .then(|| pid.parse().ok())
+        .flatten()
 }
 
 fn tail(file: &StdPath, n: usize) -> String {
