@@ -513,19 +513,23 @@ impl FileStorage {
     /// The newest `millis` of a pipeline's files as far as this storage knows, listing the
     /// job once when it knows nothing yet. `None` when the listing fails: the store goes on
     /// with the clock, and retention protects it anyway.
-    async fn newest_millis(&self, job_id: &str, pipeline_id: i32) -> Option<u64> {
+    /// The newest millis seen of a pipeline. A listing that fails is skipped (the store goes
+    /// on), except when the storage gave up retrying: then the write would spend a second retry
+    /// budget on a storage that does not answer, and the store fails at once instead.
+    async fn newest_millis(&self, job_id: &str, pipeline_id: i32) -> CheckpointResult<Option<u64>> {
         let key = (job_id.to_string(), pipeline_id);
         if let Some(millis) = lock(&self.newest_seen).get(&key) {
-            return Some(*millis);
+            return Ok(Some(*millis));
         }
         match self.list_checkpoints(job_id).await {
             Ok(entries) => {
                 self.note_listing(job_id, &entries);
-                lock(&self.newest_seen).get(&key).copied()
+                Ok(lock(&self.newest_seen).get(&key).copied())
             }
+            Err(CheckpointError::Fs(e @ FsError::RetriesExhausted { .. })) => Err(e.into()),
             Err(e) => {
                 debug!(error = %e, job_id, "could not list the job before storing");
-                None
+                Ok(None)
             }
         }
     }
@@ -916,7 +920,7 @@ impl CheckpointStorage for FileStorage {
         let dir = self.job_dir(&state.job_id)?;
         // In pieces: the states are written from the caller's buffer, never copied.
         let data = codec::encode_parts(state, self.options.checksum)?;
-        let floor = self.newest_millis(&state.job_id, state.pipeline_id).await;
+        let floor = self.newest_millis(&state.job_id, state.pipeline_id).await?;
         if let Some(newest) = floor
             && newest >= now_millis()
         {

@@ -24,6 +24,8 @@ pub mod retry;
 #[cfg(feature = "s3")]
 pub mod s3;
 pub mod viewfs;
+#[cfg(any(feature = "s3", feature = "oss"))]
+pub mod wire;
 
 use std::fmt::Debug;
 use std::time::SystemTime;

@@ -1,7 +1,7 @@
 //! A thin OSS REST client: URL building, signing, retries, error mapping and the few
 //! object operations the file system needs.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use reqwest::Method;
@@ -9,7 +9,8 @@ use reqwest::Method;
 use super::config::OssSettings;
 use super::sign::{self, SignableRequest};
 use super::xml;
-use crate::fs::{FsError, FsResult};
+use crate::fs::retry::retry_request;
+use crate::fs::{FsError, FsResult, wire};
 
 const SCHEME: &str = "oss";
 
@@ -122,32 +123,41 @@ impl OssClient {
         format!("oss://{}/{key}", self.settings.bucket)
     }
 
-    /// Sends a request, retrying retryable failures; maps OSS errors onto [`FsError`].
+    /// Sends a request under the `ckpt.retry.*` layer (an attempt still running at the end of
+    /// the budget is cancelled); maps OSS errors onto [`FsError`]. When it gives up, the error
+    /// names the method, the object and the endpoint.
     pub(crate) async fn send(&self, req: OssRequest) -> FsResult<OssResponse> {
-        let started = Instant::now();
-        let attempts = self.settings.max_attempts.max(1);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.send_once(&req).await {
-                Ok(resp) => return Ok(resp),
-                Err(e) if e.is_retryable() && attempt < attempts => {
-                    let delay = Duration::from_millis(100u64 << (attempt - 1).min(5))
-                        .min(Duration::from_secs(2));
-                    tracing::debug!(error = %e, attempt, "retrying OSS request");
-                    tokio::time::sleep(delay).await;
-                }
-                Err(e) if e.is_retryable() && attempts > 1 => {
-                    return Err(FsError::RetriesExhausted {
-                        operation: format!("{} {}", req.method, self.uri(&req.key)),
-                        attempts: attempt,
-                        elapsed: started.elapsed(),
-                        last: Box::new(e),
-                    });
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        self.send_counted(req).await.1
+    }
+
+    /// [`OssClient::send`], also saying how many attempts were made (more than one: an earlier
+    /// attempt may have taken effect although its reply was lost).
+    async fn send_counted(&self, req: OssRequest) -> (u32, FsResult<OssResponse>) {
+        let operation = format!(
+            "{} {} at {}",
+            req.method,
+            self.uri(&req.key),
+            self.settings.endpoint.display()
+        );
+        let mut attempts = 0;
+        let result = retry_request(&operation, &self.settings.retry, |n| {
+            attempts = n;
+            self.send_once(&req)
+        })
+        .await;
+        (attempts, result)
+    }
+
+    /// True when the object at `key` has ETag `etag` (what one of our attempts wrote).
+    async fn holds(&self, key: &str, etag: &str) -> FsResult<bool> {
+        let resp = match self.send(OssRequest::new(Method::HEAD, key)).await {
+            Ok(resp) => resp,
+            Err(e) if e.is_not_found() => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        Ok(resp
+            .header("etag")
+            .is_some_and(|t| wire::etag_matches(t, etag)))
     }
 
     async fn send_once(&self, req: &OssRequest) -> FsResult<OssResponse> {
@@ -293,13 +303,24 @@ impl OssClient {
     /// PutObject; with `forbid_overwrite`, an existing object is [`FsError::AlreadyExists`].
     pub(crate) async fn put(&self, key: &str, body: Bytes, forbid_overwrite: bool) -> FsResult<()> {
         let md5 = sign::content_md5(&body);
+        let etag = wire::md5_hex(&body);
         let mut req = OssRequest::new(Method::PUT, key)
             .header("content-md5", &md5)
             .body(body);
         if forbid_overwrite {
             req = req.header("x-oss-forbid-overwrite", "true");
         }
-        self.send(req).await.map(|_| ())
+        match self.send_counted(req).await {
+            (_, Ok(_)) => Ok(()),
+            // A retried create whose earlier attempt landed (reply lost) finds its own object.
+            (attempts, Err(FsError::AlreadyExists { .. }))
+                if forbid_overwrite && attempts > 1 && self.holds(key, &etag).await? =>
+            {
+                tracing::info!(uri = %self.uri(key), "a retried create found its own earlier attempt's object");
+                Ok(())
+            }
+            (_, Err(e)) => Err(e),
+        }
     }
 
     /// CopyObject within the bucket; `Ok(false)` when `forbid_overwrite` and `dst` exists.
@@ -457,7 +478,23 @@ impl OssClient {
         if forbid_overwrite {
             req = req.header("x-oss-forbid-overwrite", "true");
         }
-        self.send(req).await.map(|_| ())
+        match self.send_counted(req).await {
+            (_, Ok(_)) => Ok(()),
+            // Complete is not idempotent: after a lost reply the retry finds the upload gone
+            // (NoSuchUpload) or the object there. The outcome is checked, never assumed.
+            (attempts, Err(e))
+                if attempts > 1
+                    && (is_no_such_upload(&e) || matches!(e, FsError::AlreadyExists { .. }))
+                    && match wire::multipart_etag(parts.iter().map(|(_, t)| t.as_str())) {
+                        Some(etag) => self.holds(key, &etag).await?,
+                        None => false,
+                    } =>
+            {
+                tracing::info!(uri = %self.uri(key), "a retried CompleteMultipartUpload found the object its earlier attempt completed");
+                Ok(())
+            }
+            (_, Err(e)) => Err(e),
+        }
     }
 
     /// AbortMultipartUpload (an unknown upload is fine).
@@ -471,6 +508,11 @@ impl OssClient {
             Err(e) => Err(e),
         }
     }
+}
+
+/// True for the error [`map_error`] gives a `NoSuchUpload` answer.
+fn is_no_such_upload(e: &FsError) -> bool {
+    matches!(e, FsError::Backend { message, .. } if message.contains("multipart upload is gone"))
 }
 
 /// What an error is about, for [`map_error`].

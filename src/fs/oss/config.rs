@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::sign::{SignatureVersion, SigningCredentials};
 use crate::conf::Configuration;
-use crate::fs::{FsError, FsResult, Path};
+use crate::fs::{FsError, FsResult, Path, wire};
 
 /// `fs.oss.endpoint`: the OSS endpoint (required).
 pub const ENDPOINT: &str = "fs.oss.endpoint";
@@ -30,7 +30,8 @@ pub const MULTIPART_SIZE: &str = "fs.oss.multipart.upload.size";
 pub const MULTIPART_THRESHOLD: &str = "fs.oss.multipart.upload.threshold";
 /// `fs.oss.multipart.download.size`: size of the ranged GETs a large read is split into.
 pub const MULTIPART_DOWNLOAD_SIZE: &str = "fs.oss.multipart.download.size";
-/// `fs.oss.attempts.maximum`: attempts of a retryable request.
+/// `fs.oss.attempts.maximum`: when set, caps the attempts of a request (the `ckpt.retry.*`
+/// layer retries, within `ckpt.retry.max-elapsed`).
 pub const MAX_ATTEMPTS: &str = "fs.oss.attempts.maximum";
 /// `fs.oss.connection.establish.timeout`: connect timeout (bare number = milliseconds).
 pub const CONNECT_TIMEOUT: &str = "fs.oss.connection.establish.timeout";
@@ -115,8 +116,8 @@ pub struct OssSettings {
     pub multipart_threshold: u64,
     /// Size of the ranged GETs a large read is split into.
     pub download_size: u64,
-    /// Attempts for retryable failures (at least 1).
-    pub max_attempts: u32,
+    /// How every request is retried (`ckpt.retry.*`, attempts capped by [`MAX_ATTEMPTS`]).
+    pub retry: crate::fs::retry::RetryPolicy,
     /// Connect timeout.
     pub connect_timeout: Duration,
     /// Read timeout.
@@ -408,12 +409,11 @@ impl OssSettings {
         let download_size = conf
             .get_size(MULTIPART_DOWNLOAD_SIZE, 512 * 1024)?
             .max(4096);
-        let max_attempts = conf.get_u64(MAX_ATTEMPTS, 10)?.clamp(1, 100) as u32;
-        let ms = Duration::from_millis(1);
+        let retry = wire::request_policy(conf, MAX_ATTEMPTS)?;
         let connect_timeout =
-            conf.get_duration(CONNECT_TIMEOUT, ms, Duration::from_millis(50_000))?;
+            wire::attempt_timeout(conf, CONNECT_TIMEOUT, Duration::from_secs(50), &retry)?;
         let socket_timeout =
-            conf.get_duration(SOCKET_TIMEOUT, ms, Duration::from_millis(200_000))?;
+            wire::attempt_timeout(conf, SOCKET_TIMEOUT, Duration::from_secs(200), &retry)?;
         let page_size = conf.get_u64(PAGING_MAXIMUM, 1000)?.clamp(1, 1000) as u32;
         Ok(OssSettings {
             bucket: bucket.to_string(),
@@ -425,7 +425,7 @@ impl OssSettings {
             part_size,
             multipart_threshold,
             download_size,
-            max_attempts,
+            retry,
             connect_timeout,
             socket_timeout,
             page_size,

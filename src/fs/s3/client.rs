@@ -2,7 +2,10 @@
 //! [`FsError`] kinds.
 
 use std::error::Error as StdError;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use tracing::instrument::WithSubscriber;
 
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::retry::RetryConfig;
@@ -11,12 +14,14 @@ use aws_sdk_s3::config::{
     BehaviorVersion, Region, RequestChecksumCalculation, SharedCredentialsProvider,
 };
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use super::config::{ChecksumMode, Endpoint, ProviderKind, S3Settings};
 use super::credentials::{HadoopCredentialsChain, ProviderUsed};
 use super::log_scrub::{KnownSecrets, ScrubbingSubscriber};
-use crate::fs::FsError;
+use crate::fs::retry::retry_request;
+use crate::fs::{FsError, FsResult};
 
 /// One bucket's client, settings and run-time state.
 #[derive(Debug)]
@@ -43,11 +48,14 @@ impl S3Context {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(settings.region.clone()))
             .force_path_style(settings.path_style)
-            .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts))
+            // ckpt's retry layer retries every request (`S3Context::send`); the SDK must not
+            // retry behind it, or the attempts multiply and the time budget means nothing.
+            .retry_config(RetryConfig::disabled())
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(settings.connect_timeout)
                     .read_timeout(settings.read_timeout)
+                    .operation_attempt_timeout(settings.retry.max_elapsed)
                     .build(),
             )
             .request_checksum_calculation(match settings.checksum {
@@ -89,7 +97,7 @@ impl S3Context {
         })
     }
 
-    /// The dispatcher SDK requests of this client run under (see [`ScrubbedRequest`]).
+    /// The dispatcher SDK requests of this client run under (see [`S3Context::retrying`]).
     pub fn log_dispatch(&self) -> tracing::Dispatch {
         match &self.log {
             Some(dispatch) => dispatch.clone(),
@@ -138,6 +146,79 @@ impl S3Context {
                 ),
             },
         }
+    }
+
+    /// Runs one request under the `ckpt.retry.*` layer: `attempt(n)` makes attempt `n`
+    /// (1-based) and maps its errors; an attempt still running at the end of the budget is
+    /// cancelled. Attempts run under the scrubbing dispatcher (see [`super::log_scrub`]).
+    /// When it gives up, the error names `operation`, `path`, the endpoint and the attempts.
+    pub async fn retrying<T, F, Fut>(
+        &self,
+        operation: &str,
+        path: &str,
+        mut attempt: F,
+    ) -> FsResult<T>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = FsResult<T>>,
+    {
+        let name = format!("{operation} {path} at {}", self.endpoint_display());
+        let log = self.log_dispatch();
+        retry_request(&name, &self.settings.retry, |n| {
+            attempt(n).with_subscriber(log.clone())
+        })
+        .await
+    }
+
+    /// [`S3Context::retrying`] for a plain SDK request: `request()` is `builder.send()`,
+    /// built afresh for each attempt; errors are mapped by [`S3Context::map_err`].
+    pub async fn send<T, E, F, Fut>(
+        &self,
+        operation: &str,
+        path: &str,
+        mut request: F,
+    ) -> FsResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        self.retrying(operation, path, |_| {
+            let sent = request();
+            async move { sent.await.map_err(|e| self.map_err(operation, path, e)) }
+        })
+        .await
+    }
+
+    /// HEAD of `key` (`path` is how it is shown); `None` when there is no such object.
+    pub async fn head(&self, key: &str, path: &str) -> FsResult<Option<HeadObjectOutput>> {
+        let head = self
+            .send("HEAD", path, || {
+                self.client
+                    .head_object()
+                    .bucket(&self.settings.bucket)
+                    .key(key)
+                    .send()
+            })
+            .await;
+        match head {
+            Ok(out) => Ok(Some(out)),
+            Err(FsError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// DELETE of `key` (idempotent: S3 answers 204 for a missing key too).
+    pub async fn delete_object(&self, key: &str, path: &str) -> FsResult<()> {
+        self.send("DELETE", path, || {
+            self.client
+                .delete_object()
+                .bucket(&self.settings.bucket)
+                .key(key)
+                .send()
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Maps an SDK error of `operation` on `path` onto an [`FsError`].
@@ -289,19 +370,6 @@ impl S3Context {
         }
     }
 }
-
-/// Runs an SDK request (`builder.send()`) so that its log events never show credentials
-/// (see [`super::log_scrub`]): `builder.send().scrubbed(&ctx).await`. Every request goes
-/// through it.
-pub trait ScrubbedRequest: std::future::Future + Sized {
-    /// The request, run under `ctx`'s scrubbing dispatcher.
-    fn scrubbed(self, ctx: &S3Context) -> tracing::instrument::WithDispatch<Self> {
-        use tracing::instrument::WithSubscriber;
-        self.with_subscriber(ctx.log_dispatch())
-    }
-}
-
-impl<F: std::future::Future> ScrubbedRequest for F {}
 
 /// True when the error is the identity (credentials) resolution failing.
 fn is_credentials_failure<E>(err: &SdkError<E, HttpResponse>) -> bool

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use crate::conf::{ConfError, Configuration};
 use crate::fs::FsError;
+use crate::fs::retry::RetryPolicy;
+use crate::fs::wire;
 
 /// `fs.s3a.access.key`.
 pub const ACCESS_KEY: &str = "fs.s3a.access.key";
@@ -31,11 +33,13 @@ pub const MULTIPART_SIZE: &str = "fs.s3a.multipart.size";
 pub const MULTIPART_THRESHOLD: &str = "fs.s3a.multipart.threshold";
 /// `fs.s3a.aws.credentials.provider`: ordered, comma-separated provider class names.
 pub const CREDENTIALS_PROVIDER: &str = "fs.s3a.aws.credentials.provider";
-/// `fs.s3a.attempts.maximum`: attempts per request (SDK retry).
+/// `fs.s3a.attempts.maximum`: when set, caps the attempts per request (the `ckpt.retry.*`
+/// layer retries; the SDK never does).
 pub const MAX_ATTEMPTS: &str = "fs.s3a.attempts.maximum";
-/// `fs.s3a.connection.establish.timeout`: TCP/TLS connect timeout.
+/// `fs.s3a.connection.establish.timeout`: TCP/TLS connect timeout (at most the retry budget).
 pub const CONNECT_TIMEOUT: &str = "fs.s3a.connection.establish.timeout";
-/// `fs.s3a.connection.timeout`: time to wait for a response.
+/// `fs.s3a.connection.timeout`: longest silence while waiting for response data (at most the
+/// retry budget).
 pub const READ_TIMEOUT: &str = "fs.s3a.connection.timeout";
 /// `fs.s3a.paging.maximum`: keys per LIST page (S3 caps it at 1000).
 pub const PAGING_MAXIMUM: &str = "fs.s3a.paging.maximum";
@@ -231,8 +235,8 @@ pub struct S3Settings {
     pub create_performance: bool,
     /// IMDS endpoint override.
     pub imds_endpoint: Option<String>,
-    /// Attempts per request.
-    pub max_attempts: u32,
+    /// How every request is retried (`ckpt.retry.*`, attempts capped by [`MAX_ATTEMPTS`]).
+    pub retry: RetryPolicy,
     /// Connect timeout.
     pub connect_timeout: Duration,
     /// Response timeout.
@@ -462,23 +466,11 @@ pub fn settings_from_conf(conf: &Configuration, bucket: &str) -> Result<S3Settin
             message: format!("invalid value {url:?}: expected http://host:port"),
         });
     }
-    let max_attempts = conf
-        .get_u64(MAX_ATTEMPTS, 5)
-        .map_err(conf_err)?
-        .clamp(1, 100) as u32;
-    let connect_timeout = conf
-        .get_duration(
-            CONNECT_TIMEOUT,
-            Duration::from_millis(1),
-            Duration::from_secs(30),
-        )
-        .map_err(conf_err)?;
-    let read_timeout = conf
-        .get_duration(
-            READ_TIMEOUT,
-            Duration::from_millis(1),
-            Duration::from_secs(200),
-        )
+    let retry = wire::request_policy(&conf, MAX_ATTEMPTS).map_err(conf_err)?;
+    let connect_timeout =
+        wire::attempt_timeout(&conf, CONNECT_TIMEOUT, Duration::from_secs(30), &retry)
+            .map_err(conf_err)?;
+    let read_timeout = wire::attempt_timeout(&conf, READ_TIMEOUT, Duration::from_secs(200), &retry)
         .map_err(conf_err)?;
     let page_size = conf
         .get_u64(PAGING_MAXIMUM, 1000)
@@ -509,7 +501,7 @@ pub fn settings_from_conf(conf: &Configuration, bucket: &str) -> Result<S3Settin
         conditional_create,
         create_performance,
         imds_endpoint,
-        max_attempts,
+        retry,
         connect_timeout,
         read_timeout,
         page_size,
@@ -536,7 +528,20 @@ mod tests {
         assert_eq!(s.multipart_threshold, 128 << 20);
         assert_eq!(s.checksum, ChecksumMode::WhenSupported);
         assert!(s.conditional_create);
-        assert_eq!(s.max_attempts, 5);
+        assert_eq!(s.retry, RetryPolicy::default());
+        assert_eq!(s.connect_timeout, Duration::from_secs(30));
+        assert_eq!(
+            s.read_timeout,
+            Duration::from_secs(60),
+            "capped at the budget"
+        );
+        let s = settings_from_conf(
+            &conf(&[(MAX_ATTEMPTS, "3"), ("ckpt.retry.max-elapsed", "5s")]),
+            "b1",
+        )
+        .unwrap();
+        assert_eq!(s.retry.max_attempts, 3);
+        assert_eq!(s.connect_timeout, Duration::from_secs(5));
     }
 
     #[test]

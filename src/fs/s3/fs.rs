@@ -18,10 +18,11 @@ use bytes::{Bytes, BytesMut};
 use futures::stream::{self, BoxStream, StreamExt};
 use tracing::instrument::WithSubscriber;
 
-use super::client::{S3Context, ScrubbedRequest, is_not_implemented};
+use super::client::{S3Context, is_not_implemented};
 use super::config::{ChecksumMode, settings_from_conf};
 use crate::conf::Configuration;
 use crate::fs::path::rebase_keys;
+use crate::fs::wire;
 use crate::fs::{
     Capabilities, DirectoryKind, FileReader, FileStatus, FileSystem, FileSystemFactory, FileWriter,
     FsError, FsResult, Path,
@@ -152,25 +153,14 @@ impl S3FileSystem {
                     modified: to_system_time(o.last_modified()),
                 }));
         }
-        match self
+        Ok(self
             .ctx
-            .client
-            .head_object()
-            .bucket(self.bucket())
-            .key(key)
-            .send()
-            .scrubbed(&self.ctx)
-            .await
-        {
-            Ok(out) => Ok(Some(HeadInfo {
+            .head(key, &path.to_string())
+            .await?
+            .map(|out| HeadInfo {
                 len: out.content_length().unwrap_or(0).max(0) as u64,
                 modified: to_system_time(out.last_modified()),
-            })),
-            Err(e) => match self.ctx.map_err("HEAD", &path.to_string(), e) {
-                FsError::NotFound { .. } => Ok(None),
-                other => Err(other),
-            },
-        }
+            }))
     }
 
     async fn list_page(
@@ -194,10 +184,9 @@ impl S3FileSystem {
         if let Some(t) = token {
             req = req.continuation_token(t);
         }
-        req.send()
-            .scrubbed(&self.ctx)
+        self.ctx
+            .send("LIST", &shown.to_string(), || req.clone().send())
             .await
-            .map_err(|e| self.ctx.map_err("LIST", &shown.to_string(), e))
     }
 
     /// True when `key` is a directory: the root, or a prefix with at least one object.
@@ -214,19 +203,18 @@ impl S3FileSystem {
     }
 
     async fn put_marker(&self, key: &str, path: &Path) -> FsResult<()> {
+        let marker = Self::dir_prefix(key);
         self.ctx
-            .client
-            .put_object()
-            .bucket(self.bucket())
-            .key(Self::dir_prefix(key))
-            .body(ByteStream::from(Bytes::new()))
-            .send()
-            .scrubbed(&self.ctx)
-            .await
-            .map_err(|e| {
+            .send("PUT (directory marker)", &path.to_string(), || {
                 self.ctx
-                    .map_err("PUT (directory marker)", &path.to_string(), e)
-            })?;
+                    .client
+                    .put_object()
+                    .bucket(self.bucket())
+                    .key(&marker)
+                    .body(ByteStream::from(Bytes::new()))
+                    .send()
+            })
+            .await?;
         Ok(())
     }
 
@@ -313,14 +301,15 @@ impl S3FileSystem {
                 })?;
             let out = self
                 .ctx
-                .client
-                .delete_objects()
-                .bucket(self.bucket())
-                .delete(delete)
-                .send()
-                .scrubbed(&self.ctx)
-                .await
-                .map_err(|e| self.ctx.map_err("DELETE (batch)", &shown.to_string(), e))?;
+                .send("DELETE (batch)", &shown.to_string(), || {
+                    self.ctx
+                        .client
+                        .delete_objects()
+                        .bucket(self.bucket())
+                        .delete(delete.clone())
+                        .send()
+                })
+                .await?;
             if let Some(first) = out.errors().first() {
                 return Err(FsError::Backend {
                     scheme: self.ctx.scheme.clone(),
@@ -340,16 +329,18 @@ impl S3FileSystem {
     }
 
     async fn copy_key(&self, src: &str, dst: &str, shown: &Path) -> FsResult<()> {
+        let source = encode_copy_source(self.bucket(), src);
         self.ctx
-            .client
-            .copy_object()
-            .bucket(self.bucket())
-            .copy_source(encode_copy_source(self.bucket(), src))
-            .key(dst)
-            .send()
-            .scrubbed(&self.ctx)
-            .await
-            .map_err(|e| self.ctx.map_err("COPY", &shown.to_string(), e))?;
+            .send("COPY", &shown.to_string(), || {
+                self.ctx
+                    .client
+                    .copy_object()
+                    .bucket(self.bucket())
+                    .copy_source(&source)
+                    .key(dst)
+                    .send()
+            })
+            .await?;
         Ok(())
     }
 
@@ -566,15 +557,7 @@ impl FileSystem for S3FileSystem {
             return Ok(false);
         }
         if self.head(&key, path).await?.is_some() {
-            self.ctx
-                .client
-                .delete_object()
-                .bucket(self.bucket())
-                .key(&key)
-                .send()
-                .scrubbed(&self.ctx)
-                .await
-                .map_err(|e| self.ctx.map_err("DELETE", &path.to_string(), e))?;
+            self.ctx.delete_object(&key, &path.to_string()).await?;
             self.keep_parent(path).await?;
             return Ok(true);
         }
@@ -630,15 +613,7 @@ impl FileSystem for S3FileSystem {
         }
         if !src_status.is_dir {
             self.copy_key(&src_key, &dst_key, dst).await?;
-            self.ctx
-                .client
-                .delete_object()
-                .bucket(self.bucket())
-                .key(&src_key)
-                .send()
-                .scrubbed(&self.ctx)
-                .await
-                .map_err(|e| self.ctx.map_err("DELETE", &src.to_string(), e))?;
+            self.ctx.delete_object(&src_key, &src.to_string()).await?;
         } else {
             let src_prefix = Self::dir_prefix(&src_key);
             let dst_prefix = Self::dir_prefix(&dst_key);
@@ -704,11 +679,14 @@ impl S3Writer {
         if self.checksums() {
             req = req.checksum_algorithm(ChecksumAlgorithm::Crc32);
         }
-        let out = req
-            .send()
-            .scrubbed(&self.ctx)
-            .await
-            .map_err(|e| self.ctx.map_err("CreateMultipartUpload", &self.shown(), e))?;
+        // A retry after a lost reply leaves an unused upload behind, which costs nothing
+        // but storage until the bucket's lifecycle rule for incomplete uploads removes it.
+        let out = self
+            .ctx
+            .send("CreateMultipartUpload", &self.shown(), || {
+                req.clone().send()
+            })
+            .await?;
         let upload_id = out.upload_id().ok_or_else(|| FsError::Backend {
             scheme: self.ctx.scheme.clone(),
             message: format!(
@@ -731,26 +709,27 @@ impl S3Writer {
             return Ok(());
         };
         let number = upload.parts.len() as i32 + 1;
-        let mut req = self
-            .ctx
-            .client
-            .upload_part()
-            .bucket(&self.ctx.settings.bucket)
-            .key(&self.key)
-            .upload_id(&upload.upload_id)
-            .part_number(number);
         let crc = checksums.then(|| crc32_b64(&data));
-        if let Some(crc) = &crc {
-            req = req
-                .checksum_algorithm(ChecksumAlgorithm::Crc32)
-                .checksum_crc32(crc);
-        }
-        let out = req
-            .body(ByteStream::from(data))
-            .send()
-            .scrubbed(&self.ctx)
-            .await
-            .map_err(|e| self.ctx.map_err("UploadPart", &self.path.to_string(), e))?;
+        // Uploading a part again replaces it: parts are retried one by one.
+        let out = self
+            .ctx
+            .send("UploadPart", &self.path.to_string(), || {
+                let mut req = self
+                    .ctx
+                    .client
+                    .upload_part()
+                    .bucket(&self.ctx.settings.bucket)
+                    .key(&self.key)
+                    .upload_id(&upload.upload_id)
+                    .part_number(number);
+                if let Some(crc) = &crc {
+                    req = req
+                        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+                        .checksum_crc32(crc);
+                }
+                req.body(ByteStream::from(data.clone())).send()
+            })
+            .await?;
         let mut part = CompletedPart::builder()
             .part_number(number)
             .set_e_tag(out.e_tag().map(str::to_string));
@@ -763,16 +742,23 @@ impl S3Writer {
 
     async fn abort_upload(&mut self) -> FsResult<()> {
         if let Some(upload) = self.upload.take() {
-            self.ctx
-                .client
-                .abort_multipart_upload()
-                .bucket(&self.ctx.settings.bucket)
-                .key(&self.key)
-                .upload_id(&upload.upload_id)
-                .send()
-                .scrubbed(&self.ctx)
-                .await
-                .map_err(|e| self.ctx.map_err("AbortMultipartUpload", &self.shown(), e))?;
+            let aborted = self
+                .ctx
+                .send("AbortMultipartUpload", &self.shown(), || {
+                    self.ctx
+                        .client
+                        .abort_multipart_upload()
+                        .bucket(&self.ctx.settings.bucket)
+                        .key(&self.key)
+                        .upload_id(&upload.upload_id)
+                        .send()
+                })
+                .await;
+            match aborted {
+                // NoSuchUpload: already gone (an earlier attempt's reply was lost).
+                Ok(_) | Err(FsError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }
@@ -782,45 +768,56 @@ impl S3Writer {
         if !self.overwrite && !conditional {
             self.check_absent().await?;
         }
-        let mut req = self
+        let mut attempts = 0;
+        let put = self
             .ctx
-            .client
-            .put_object()
-            .bucket(&self.ctx.settings.bucket)
-            .key(&self.key)
-            .body(ByteStream::from(data.clone()));
-        if conditional {
-            req = req.if_none_match("*");
-        }
-        match req.send().scrubbed(&self.ctx).await {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let err = self.ctx.map_err("PUT", &self.shown(), e);
-                if conditional && is_not_implemented(&err) {
-                    self.ctx.disable_conditional_create();
-                    return Box::pin(self.put_single(data)).await;
+            .send("PUT", &self.shown(), || {
+                attempts += 1;
+                let mut req = self
+                    .ctx
+                    .client
+                    .put_object()
+                    .bucket(&self.ctx.settings.bucket)
+                    .key(&self.key)
+                    .body(ByteStream::from(data.clone()));
+                if conditional {
+                    req = req.if_none_match("*");
                 }
-                Err(err)
+                req.send()
+            })
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            // An earlier attempt may have landed and only its reply been lost: then the
+            // object there is ours, byte for byte, and the create succeeded.
+            Err(FsError::AlreadyExists { .. })
+                if conditional && attempts > 1 && self.holds(&wire::md5_hex(&data)).await? =>
+            {
+                tracing::info!(path = %self.path, "a retried conditional PUT found its own earlier attempt's object");
+                Ok(())
             }
+            Err(err) if conditional && is_not_implemented(&err) => {
+                self.ctx.disable_conditional_create();
+                Box::pin(self.put_single(data)).await
+            }
+            Err(err) => Err(err),
         }
     }
 
-    async fn check_absent(&self) -> FsResult<()> {
-        let head = self
+    /// True when the object at the key has ETag `etag` (what one of our attempts wrote).
+    async fn holds(&self, etag: &str) -> FsResult<bool> {
+        Ok(self
             .ctx
-            .client
-            .head_object()
-            .bucket(&self.ctx.settings.bucket)
-            .key(&self.key)
-            .send()
-            .scrubbed(&self.ctx)
-            .await;
-        match head {
-            Ok(_) => Err(FsError::AlreadyExists { path: self.shown() }),
-            Err(e) => match self.ctx.map_err("HEAD", &self.shown(), e) {
-                FsError::NotFound { .. } => Ok(()),
-                other => Err(other),
-            },
+            .head(&self.key, &self.shown())
+            .await?
+            .and_then(|out| out.e_tag().map(|t| wire::etag_matches(t, etag)))
+            .unwrap_or(false))
+    }
+
+    async fn check_absent(&self) -> FsResult<()> {
+        match self.ctx.head(&self.key, &self.shown()).await? {
+            Some(_) => Err(FsError::AlreadyExists { path: self.shown() }),
+            None => Ok(()),
         }
     }
 
@@ -846,21 +843,39 @@ impl S3Writer {
         if conditional {
             req = req.if_none_match("*");
         }
-        match req.send().scrubbed(&self.ctx).await {
+        let mut attempts = 0;
+        let completed = self
+            .ctx
+            .send("CompleteMultipartUpload", &self.shown(), || {
+                attempts += 1;
+                req.clone().send()
+            })
+            .await;
+        let ours = wire::multipart_etag(upload.parts.iter().filter_map(|p| p.e_tag()));
+        match completed {
             Ok(_) => {
                 self.upload = None;
                 Ok(())
             }
-            Err(e) => {
-                let err = self
-                    .ctx
-                    .map_err("CompleteMultipartUpload", &self.shown(), e);
-                if conditional && is_not_implemented(&err) {
-                    self.ctx.disable_conditional_create();
-                    return Box::pin(self.complete()).await;
-                }
-                Err(err)
+            // Complete is not idempotent: when an earlier attempt's reply was lost, the retry
+            // finds the upload gone (NoSuchUpload) or, conditional, the object there (412).
+            // The outcome is checked, not assumed: the object must carry our parts' ETag.
+            Err(FsError::NotFound { .. } | FsError::AlreadyExists { .. })
+                if attempts > 1
+                    && match &ours {
+                        Some(etag) => self.holds(etag).await?,
+                        None => false,
+                    } =>
+            {
+                tracing::info!(path = %self.path, "a retried CompleteMultipartUpload found the object its earlier attempt completed");
+                self.upload = None;
+                Ok(())
             }
+            Err(err) if conditional && is_not_implemented(&err) => {
+                self.ctx.disable_conditional_create();
+                Box::pin(self.complete()).await
+            }
+            Err(err) => Err(err),
         }
     }
 
@@ -983,39 +998,45 @@ impl FileReader for S3Reader {
             return Ok(Bytes::new());
         }
         let last = offset + len - 1;
-        let out = self
+        let req = self
             .ctx
             .client
             .get_object()
             .bucket(&self.ctx.settings.bucket)
             .key(&self.key)
-            .range(format!("bytes={offset}-{last}"))
-            .send()
-            .scrubbed(&self.ctx)
-            .await
-            .map_err(|e| self.ctx.map_err("GET", &self.path.to_string(), e))?;
-        let data = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| FsError::Backend {
-                scheme: self.ctx.scheme.clone(),
-                message: format!("GET {}: reading the body failed: {e}", self.path),
-                retryable: true,
-            })?
-            .into_bytes();
-        if data.len() as u64 != len {
-            return Err(FsError::Backend {
-                scheme: self.ctx.scheme.clone(),
-                message: format!(
-                    "GET {}: asked for {len} bytes at {offset}, got {} (the object changed?)",
-                    self.path,
-                    data.len()
-                ),
-                retryable: true,
-            });
-        }
-        Ok(data)
+            .range(format!("bytes={offset}-{last}"));
+        let shown = self.path.to_string();
+        let ctx = &self.ctx;
+        // The body is read inside the attempt: a truncated body is retried like a reset.
+        ctx.retrying("GET", &shown, |_| {
+            let sent = req.clone().send();
+            let shown = &shown;
+            async move {
+                let out = sent.await.map_err(|e| ctx.map_err("GET", shown, e))?;
+                let data = out
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| FsError::Backend {
+                        scheme: ctx.scheme.clone(),
+                        message: format!("GET {shown}: reading the body failed: {e}"),
+                        retryable: true,
+                    })?
+                    .into_bytes();
+                if data.len() as u64 != len {
+                    return Err(FsError::Backend {
+                        scheme: ctx.scheme.clone(),
+                        message: format!(
+                            "GET {shown}: asked for {len} bytes at {offset}, got {} (truncated, or the object changed)",
+                            data.len()
+                        ),
+                        retryable: true,
+                    });
+                }
+                Ok(data)
+            }
+        })
+        .await
     }
 }
 
