@@ -51,8 +51,8 @@ unset CKPT_ALLOW_SKIP
 case "$what" in
     all) tests=() ;;
     hdfs) tests=(--test 'fs_hdfs*' --test 'hdfs_*' --test crash_hdfs) ;;
-    s3) tests=(--test 'fs_s3*' --test 's3_*') ;;
-    oss) tests=(--test 'fs_oss*' --test 'oss_*') ;;
+    s3) tests=(--test 'fs_s3*' --test 's3_*' --test faults_s3) ;;
+    oss) tests=(--test 'fs_oss*' --test 'oss_*' --test faults_oss) ;;
     local) tests=(--lib --test fs_local --test fs_viewfs --test checkpoint_local --test cli --test config_validation --test seed_samples --test crash_local) ;;
     *) echo "unknown suite $what (all, hdfs, s3, oss, local)" >&2; exit 2 ;;
 esac
