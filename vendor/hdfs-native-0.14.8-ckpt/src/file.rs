@@ -14,7 +14,7 @@ use tokio::runtime::Handle;
 use crate::common::config::Configuration;
 use crate::ec::{EcSchema, resolve_ec_policy};
 use crate::hdfs::block_reader::{DeadNodes, get_block_stream};
-use crate::hdfs::block_writer::BlockWriter;
+use crate::hdfs::block_writer::{BlockWriter, PipelineSetupError, block_name, xfer_addr};
 use crate::hdfs::crypto::FileCryptoCodec;
 use crate::hdfs::protocol::{LeaseTracker, NamenodeProtocol};
 use crate::proto::hdfs;
@@ -296,6 +296,13 @@ pub struct FileWriter {
     closed: bool,
     bytes_written: usize,
     crypto: Option<Arc<FileCryptoCodec>>,
+    // Opened by append, not create (for the replace-datanode policy)
+    is_append: bool,
+    // hsync was called (for the replace-datanode policy)
+    is_hflushed: bool,
+    // DataNodes whose pipeline setup failed: excluded from this file's next addBlock calls
+    // (Hadoop's DataStreamer.excludedNodes)
+    excluded_nodes: Vec<hdfs::DatanodeInfoProto>,
 }
 
 impl FileWriter {
@@ -311,6 +318,7 @@ impl FileWriter {
         crypto: Option<Arc<FileCryptoCodec>>,
     ) -> Self {
         protocol.add_file_lease(status.file_id(), status.namespace.clone());
+        let is_append = last_block.is_some();
         Self {
             protocol,
             src,
@@ -322,58 +330,112 @@ impl FileWriter {
             closed: false,
             bytes_written: 0,
             crypto,
+            is_append,
+            is_hflushed: false,
+            excluded_nodes: Vec::new(),
         }
     }
 
     async fn create_block_writer(&mut self) -> Result<()> {
-        let new_block = if let Some(last_block) = self.last_block.take() {
+        let previous = if let Some(last_block) = self.last_block.take() {
             // Append operation on first write. Erasure code appends always just create a new block.
             if last_block.b.num_bytes() < self.status.blocksize() && self.status.ec_policy.is_none()
             {
                 // The last block isn't full, just write data to it
-                last_block
-            } else {
-                // The last block is full, so create a new block to write to
-                self.protocol
-                    .add_block(&self.src, Some(last_block.b), self.status.file_id)
-                    .await?
-                    .block
+                let block_writer = self
+                    .new_block_writer(last_block)
+                    .await
+                    .map_err(|e| e.error)?;
+                self.block_writer = Some(block_writer);
+                return Ok(());
             }
-        } else {
+            // The last block is full, so create a new block to write to
+            Some(last_block.b)
+        } else if let Some(block_writer) = self.block_writer.take() {
             // Not appending to an existing block, just create a new one
             // If there's an existing block writer, close it first
-            let extended_block = if let Some(block_writer) = self.block_writer.take() {
-                Some(block_writer.close().await?)
-            } else {
-                None
-            };
-
-            self.protocol
-                .add_block(&self.src, extended_block, self.status.file_id)
-                .await?
-                .block
+            Some(block_writer.close().await?)
+        } else {
+            None
         };
 
-        let block_writer = BlockWriter::new(
+        // As Hadoop's DataStreamer.nextBlockOutputStream: a new block whose pipeline cannot be
+        // set up is abandoned and asked for again with the DataNode to blame excluded, up to
+        // dfs.client.block.write.retries times.
+        let mut retries_left = self.config.block_write_retries();
+        loop {
+            let new_block = self
+                .protocol
+                .add_block(
+                    &self.src,
+                    previous.clone(),
+                    self.status.file_id,
+                    &self.excluded_nodes,
+                )
+                .await?
+                .block;
+            let block = new_block.b.clone();
+            let locs = new_block.locs.clone();
+            let PipelineSetupError { bad_node, error } =
+                match self.new_block_writer(new_block).await {
+                    Ok(block_writer) => {
+                        self.block_writer = Some(block_writer);
+                        return Ok(());
+                    }
+                    Err(e) => e,
+                };
+            let Some(bad) = bad_node.and_then(|i| locs.get(i)) else {
+                return Err(error);
+            };
+            warn!("Abandoning block {}: {}", block_name(&block), error);
+            self.protocol
+                .abandon_block(block, &self.src, self.status.file_id)
+                .await?;
+            warn!("Excluding DataNode {}", xfer_addr(&bad.id));
+            self.excluded_nodes.push(bad.clone());
+            if retries_left == 0 {
+                return Err(HdfsError::DataTransferError(format!(
+                    "unable to create a new block of {} (dfs.client.block.write.retries = {}); last failure: {}",
+                    self.src,
+                    self.config.block_write_retries(),
+                    error
+                )));
+            }
+            retries_left -= 1;
+        }
+    }
+
+    async fn new_block_writer(
+        &self,
+        block: hdfs::LocatedBlockProto,
+    ) -> std::result::Result<BlockWriter, PipelineSetupError> {
+        let not_attributed = |error| PipelineSetupError {
+            bad_node: None,
+            error,
+        };
+        BlockWriter::new(
             Arc::clone(&self.protocol),
-            new_block,
-            self.protocol.get_cached_server_defaults().await?,
+            block,
+            self.protocol
+                .get_cached_server_defaults()
+                .await
+                .map_err(not_attributed)?,
             Arc::clone(&self.config),
             self.handle.clone(),
             self.status
                 .ec_policy
                 .as_ref()
                 .map(resolve_ec_policy)
-                .transpose()?
+                .transpose()
+                .map_err(not_attributed)?
                 .as_ref(),
             &self.src,
             &self.status,
             self.crypto.clone(),
+            self.is_append,
+            self.is_hflushed,
         )
-        .await?;
-
-        self.block_writer = Some(block_writer);
-        Ok(())
+        .await
     }
 
     async fn get_block_writer(&mut self) -> Result<&mut BlockWriter> {
@@ -409,6 +471,7 @@ impl FileWriter {
                 "Cannot sync a closed file writer".to_string(),
             ));
         }
+        self.is_hflushed = true;
         let last_block_length = if let Some(block_writer) = self.block_writer.as_mut() {
             Some(block_writer.hsync().await?.num_bytes())
         } else {

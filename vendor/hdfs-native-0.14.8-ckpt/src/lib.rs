@@ -64,6 +64,7 @@ pub use client::WriteOptions;
 pub use client::{Client, ClientBuilder};
 pub use error::HdfsError;
 pub use error::Result;
+pub use hdfs::replace_datanode::{Policy as ReplaceDatanodePolicy, ReplaceDatanodeOnFailure};
 
 // Module for testing hooks into non-test code
 #[cfg(feature = "integration-test")]

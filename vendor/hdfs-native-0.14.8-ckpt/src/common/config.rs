@@ -31,6 +31,8 @@ const DFS_DATA_TRANSFER_PROTECTION: &str = "dfs.data.transfer.protection";
 const DFS_CLIENT_USE_DATANODE_HOSTNAME: &str = "dfs.client.use.datanode.hostname";
 const DFS_CLIENT_SOCKET_TIMEOUT: &str = "dfs.client.socket-timeout";
 const DEFAULT_SOCKET_TIMEOUT_MILLIS: u64 = 60_000;
+const DFS_CLIENT_BLOCK_WRITE_RETRIES: &str = "dfs.client.block.write.retries";
+const DEFAULT_BLOCK_WRITE_RETRIES: u32 = 3;
 
 const HADOOP_SECURITY_AUTHENTICATION: &str = "hadoop.security.authentication";
 
@@ -105,6 +107,15 @@ impl Configuration {
             0 => None,
             millis => Some(Duration::from_millis(millis)),
         }
+    }
+
+    /// How many times a new block whose pipeline cannot be set up is abandoned and asked for
+    /// again with the bad DataNode excluded (Hadoop's `dfs.client.block.write.retries`).
+    pub(crate) fn block_write_retries(&self) -> u32 {
+        self.get_u64(
+            DFS_CLIENT_BLOCK_WRITE_RETRIES,
+            DEFAULT_BLOCK_WRITE_RETRIES as u64,
+        ) as u32
     }
 
     pub(crate) fn failover_max_attempts(&self) -> u32 {

@@ -50,7 +50,9 @@ impl BlockWriter {
         src: &str,
         status: &hdfs::HdfsFileStatusProto,
         crypto: Option<Arc<FileCryptoCodec>>,
-    ) -> Result<Self> {
+        is_append: bool,
+        is_hflushed: bool,
+    ) -> std::result::Result<Self, PipelineSetupError> {
         let block_writer = if let Some(ec_schema) = ec_schema {
             Self::Striped(StripedBlockWriter::new(
                 protocol,
@@ -73,6 +75,8 @@ impl BlockWriter {
                     handle,
                     status,
                     crypto,
+                    is_append,
+                    is_hflushed,
                 )
                 .await?,
             )
@@ -107,6 +111,74 @@ impl BlockWriter {
         match self {
             Self::Replicated(writer) => writer.close().await,
             Self::Striped(writer) => writer.close().await,
+        }
+    }
+}
+
+/// A write pipeline that could not be set up.
+pub(crate) struct PipelineSetupError {
+    /// Index in the block's locations of the DataNode that failed, when one is to blame
+    /// (Hadoop's `badNodeIndex`: the first DataNode, or the one its connect ack names).
+    pub(crate) bad_node: Option<usize>,
+    pub(crate) error: HdfsError,
+}
+
+impl PipelineSetupError {
+    /// `error` happened with the DataNode at `index` of `block`'s pipeline.
+    fn at(block: &hdfs::LocatedBlockProto, index: usize, error: HdfsError) -> Self {
+        Self {
+            bad_node: Some(index),
+            error: HdfsError::DataTransferError(format!(
+                "{}: {error}",
+                pipeline_node_name(block, index)
+            )),
+        }
+    }
+}
+
+/// Hadoop's block name, `pool:blk_<id>_<generation stamp>`.
+pub(crate) fn block_name(block: &hdfs::ExtendedBlockProto) -> String {
+    format!(
+        "{}:blk_{}_{}",
+        block.pool_id, block.block_id, block.generation_stamp
+    )
+}
+
+/// A DataNode's transfer address, `ip:port` (how a connect ack names the first bad link).
+pub(crate) fn xfer_addr(node: &hdfs::DatanodeIdProto) -> String {
+    format!("{}:{}", node.ip_addr, node.xfer_port)
+}
+
+/// "DataNode ip:port (2 of 3) in the pipeline for block ...".
+fn pipeline_node_name(block: &hdfs::LocatedBlockProto, index: usize) -> String {
+    let node = block
+        .locs
+        .get(index)
+        .map(|l| xfer_addr(&l.id))
+        .unwrap_or_else(|| "?".to_string());
+    format!(
+        "DataNode {node} ({} of {}) in the pipeline for block {}",
+        index + 1,
+        block.locs.len(),
+        block_name(&block.b)
+    )
+}
+
+/// Removes the DataNodes at `indexes` from `block`'s pipeline.
+fn remove_nodes(block: &mut hdfs::LocatedBlockProto, indexes: &[usize]) {
+    let mut indexes = indexes.to_vec();
+    indexes.sort_unstable();
+    indexes.dedup();
+    // From the back, so that the indexes still to remove stay valid.
+    for &i in indexes.iter().rev() {
+        if i < block.locs.len() {
+            block.locs.remove(i);
+        }
+        if i < block.storage_i_ds.len() {
+            block.storage_i_ds.remove(i);
+        }
+        if i < block.storage_types.len() {
+            block.storage_types.remove(i);
         }
     }
 }
@@ -396,6 +468,10 @@ pub(crate) struct ReplicatedBlockWriter {
     config: Arc<Configuration>,
     replace_datanode: ReplaceDatanodeOnFailure,
     handle: Handle,
+    // For the replace-datanode policy: the file was opened for append / hflush or hsync was
+    // called on it (Hadoop's DataStreamer.isAppend / isHflushed).
+    is_append: bool,
+    is_hflushed: bool,
 }
 
 impl ReplicatedBlockWriter {
@@ -409,7 +485,9 @@ impl ReplicatedBlockWriter {
         handle: Handle,
         status: &hdfs::HdfsFileStatusProto,
         crypto: Option<Arc<FileCryptoCodec>>,
-    ) -> Result<Self> {
+        is_append: bool,
+        is_hflushed: bool,
+    ) -> std::result::Result<Self, PipelineSetupError> {
         let pipeline = Self::setup_pipeline(
             &protocol,
             &block,
@@ -454,6 +532,8 @@ impl ReplicatedBlockWriter {
             replace_datanode: config.get_replace_datanode_on_failure_policy(),
             config,
             handle,
+            is_append,
+            is_hflushed,
         };
 
         Ok(this)
@@ -469,28 +549,35 @@ impl ReplicatedBlockWriter {
             "Failed nodes: {:?}, block locs: {:?}",
             failed_nodes, self.block.locs
         );
+        let failed_names: Vec<String> = failed_nodes
+            .iter()
+            .map(|i| pipeline_node_name(&self.block, *i))
+            .collect();
+        warn!("Pipeline recovery: {} failed", failed_names.join(", "));
         if failed_nodes.len() >= self.block.locs.len() {
-            return Err(HdfsError::DataTransferError(
-                "All nodes failed for write".to_string(),
-            ));
+            return Err(HdfsError::DataTransferError(format!(
+                "All DataNodes of the pipeline failed: {}",
+                failed_names.join(", ")
+            )));
         }
 
         debug!("Recovering block writer");
 
         let mut existing_block = self.block.clone();
-        let mut exclude_nodes = vec![];
-        for failed_node in &failed_nodes {
-            exclude_nodes.push(existing_block.locs[*failed_node].clone());
-
-            existing_block.locs.remove(*failed_node);
-            existing_block.storage_i_ds.remove(*failed_node);
-            existing_block.storage_types.remove(*failed_node);
-        }
+        let exclude_nodes: Vec<_> = failed_nodes
+            .iter()
+            .filter_map(|i| self.block.locs.get(*i).cloned())
+            .collect();
+        remove_nodes(&mut existing_block, &failed_nodes);
+        // A plain create is not an append, whatever the block already holds (Hadoop passes
+        // the stream's isAppend and isHflushed).
         let should_replace = self.replace_datanode.should_replace(
-            self.status.block_replication.unwrap(),
-            &existing_block.locs,
-            self.block.b.num_bytes() > 0,
-            false,
+            self.status
+                .block_replication
+                .unwrap_or(self.block.locs.len() as u32),
+            existing_block.locs.len(),
+            self.is_append,
+            self.is_hflushed,
         );
 
         let mut new_block = self.block.clone();
@@ -510,19 +597,11 @@ impl ReplicatedBlockWriter {
                         return Err(e);
                     }
                     warn!("Failed to add replacement datanode: {}", e);
-                    for failed_node in &failed_nodes {
-                        new_block.locs.remove(*failed_node);
-                        new_block.storage_i_ds.remove(*failed_node);
-                        new_block.storage_types.remove(*failed_node);
-                    }
+                    remove_nodes(&mut new_block, &failed_nodes);
                 }
             }
         } else {
-            for failed_node in failed_nodes {
-                new_block.locs.remove(failed_node);
-                new_block.storage_i_ds.remove(failed_node);
-                new_block.storage_types.remove(failed_node);
-            }
+            remove_nodes(&mut new_block, &failed_nodes);
         }
 
         let mut bytes_acked = new_block.b.num_bytes();
@@ -553,7 +632,8 @@ impl ReplicatedBlockWriter {
             &self.config,
             &self.handle,
         )
-        .await?;
+        .await
+        .map_err(|e| e.error)?;
 
         self.block.b.generation_stamp = updated_block.block.b.generation_stamp;
 
@@ -585,16 +665,34 @@ impl ReplicatedBlockWriter {
         bytes_acked: Option<u64>,
         config: &Configuration,
         handle: &Handle,
-    ) -> Result<Pipeline> {
-        let datanode = &block.locs[0].id;
+    ) -> std::result::Result<Pipeline, PipelineSetupError> {
+        let not_attributed = |error| PipelineSetupError {
+            bad_node: None,
+            error,
+        };
+        let datanode = &block
+            .locs
+            .first()
+            .ok_or_else(|| {
+                not_attributed(HdfsError::DataTransferError(format!(
+                    "the NameNode gave no DataNode for block {}",
+                    block_name(&block.b)
+                )))
+            })?
+            .id;
+        let encryption_key = protocol
+            .get_cached_data_encryption_key()
+            .await
+            .map_err(not_attributed)?;
         let mut connection = DatanodeConnection::connect(
             datanode,
             &block.block_token,
-            protocol.get_cached_data_encryption_key().await?,
+            encryption_key,
             config,
             handle,
         )
-        .await?;
+        .await
+        .map_err(|e| PipelineSetupError::at(block, 0, e))?;
 
         let checksum = hdfs::ChecksumProto {
             r#type: hdfs::ChecksumTypeProto::ChecksumCrc32c as i32,
@@ -627,8 +725,41 @@ impl ReplicatedBlockWriter {
         };
 
         debug!("Block write request: {:?}", message);
-        let response = connection.send(Op::WriteBlock, &message).await?;
+        let response = connection
+            .send(Op::WriteBlock, &message)
+            .await
+            .map_err(|e| PipelineSetupError::at(block, 0, e))?;
         debug!("Block write response: {:?}", response);
+
+        if response.status != hdfs::Status::Success as i32 {
+            // As Hadoop's DataStreamer.createBlockOutputStream: the first DataNode names the
+            // first one downstream that failed (firstBadLink), else the first one is bad.
+            let first_bad_link = response.first_bad_link.unwrap_or_default();
+            let bad_node = block
+                .locs
+                .iter()
+                .position(|l| !first_bad_link.is_empty() && xfer_addr(&l.id) == first_bad_link)
+                .unwrap_or(0);
+            let status = hdfs::Status::try_from(response.status)
+                .map(|s| s.as_str_name().to_string())
+                .unwrap_or_else(|_| response.status.to_string());
+            return Err(PipelineSetupError::at(
+                block,
+                bad_node,
+                HdfsError::DataTransferError(format!(
+                    "bad connect ack: {status}{}{}",
+                    if first_bad_link.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", first bad link {first_bad_link}")
+                    },
+                    response
+                        .message
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default()
+                )),
+            ));
+        }
 
         Ok(Pipeline::new(connection, handle))
     }
@@ -683,6 +814,7 @@ impl ReplicatedBlockWriter {
     }
 
     async fn hsync(&mut self) -> Result<hdfs::ExtendedBlockProto> {
+        self.is_hflushed = true;
         self.current_packet.set_sync_block();
         let mut acknowledgement = self.current_packet.request_acknowledgement();
         self.send_current_packet().await?;
@@ -1048,8 +1180,11 @@ impl StripedBlockWriter {
                         // before encoding; the per-shard writers must not
                         // re-encrypt the ciphertext.
                         None,
+                        false,
+                        false,
                     )
-                    .await,
+                    .await
+                    .map_err(|e| e.error),
                 )
             }
 

@@ -222,16 +222,36 @@ impl NamenodeProtocol {
         src: &str,
         previous: Option<hdfs::ExtendedBlockProto>,
         file_id: Option<u64>,
+        exclude_nodes: &[hdfs::DatanodeInfoProto],
     ) -> Result<hdfs::AddBlockResponseProto> {
         let message = hdfs::AddBlockRequestProto {
             src: src.to_string(),
             client_name: self.client_name.clone(),
             previous,
+            exclude_nodes: exclude_nodes.to_vec(),
             file_id,
             ..Default::default()
         };
 
         self.call("addBlock", message, true).await
+    }
+
+    /// Gives up a block whose pipeline could not be set up, so that the next addBlock can
+    /// hand out another one (with the bad DataNode excluded).
+    pub(crate) async fn abandon_block(
+        &self,
+        block: hdfs::ExtendedBlockProto,
+        src: &str,
+        file_id: Option<u64>,
+    ) -> Result<hdfs::AbandonBlockResponseProto> {
+        let message = hdfs::AbandonBlockRequestProto {
+            b: block,
+            src: src.to_string(),
+            holder: self.client_name.clone(),
+            file_id,
+        };
+
+        self.call("abandonBlock", message, true).await
     }
 
     pub(crate) async fn update_block_for_pipeline(

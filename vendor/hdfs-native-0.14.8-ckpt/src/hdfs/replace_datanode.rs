@@ -1,5 +1,8 @@
-use crate::proto::hdfs::DatanodeInfoProto;
+//! `dfs.client.block.write.replace-datanode-on-failure.*`: whether pipeline recovery asks the
+//! NameNode for a DataNode to replace a failed one, as Hadoop's `ReplaceDatanodeOnFailure`.
 
+/// The replacement policy (`...replace-datanode-on-failure.policy`, or `Disable` when
+/// `...replace-datanode-on-failure.enable` is false).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Policy {
     /// The feature is disabled in the entire site
@@ -12,6 +15,7 @@ pub enum Policy {
     Always,
 }
 
+/// A replacement policy and whether a failed replacement is tolerated (best effort).
 #[derive(Debug, Clone)]
 pub struct ReplaceDatanodeOnFailure {
     policy: Policy,
@@ -19,6 +23,7 @@ pub struct ReplaceDatanodeOnFailure {
 }
 
 impl ReplaceDatanodeOnFailure {
+    /// A policy; `best_effort` is `...replace-datanode-on-failure.best-effort`.
     pub fn new(policy: Policy, best_effort: bool) -> Self {
         Self {
             policy,
@@ -33,15 +38,17 @@ impl ReplaceDatanodeOnFailure {
         self.best_effort
     }
 
-    /// Does it need a replacement according to the policy?
+    /// Does it need a replacement according to the policy? `existing_datanodes` is the number
+    /// of DataNodes left in the pipeline, `is_append` whether the file was opened for append
+    /// (not whether the block has bytes), `is_hflushed` whether hflush/hsync was called.
     pub fn should_replace(
         &self,
         replication: u32,
-        existing_datanodes: &[DatanodeInfoProto],
+        existing_datanodes: usize,
         is_append: bool,
         is_hflushed: bool,
     ) -> bool {
-        let n = existing_datanodes.len();
+        let n = existing_datanodes;
         if n == 0 || n >= replication as usize {
             // Don't need to add datanode for any policy
             return false;
@@ -85,50 +92,26 @@ mod tests {
     #[test]
     fn test_should_replace_policy_disable() {
         let replace = ReplaceDatanodeOnFailure::new(Policy::Disable, true);
-        assert!(!replace.should_replace(3, &[], false, false));
-        assert!(!replace.should_replace(3, &[DatanodeInfoProto::default()], false, false));
-        assert!(!replace.should_replace(
-            3,
-            &[DatanodeInfoProto::default(), DatanodeInfoProto::default()],
-            false,
-            false
-        ));
+        assert!(!replace.should_replace(3, 0, false, false));
+        assert!(!replace.should_replace(3, 1, false, false));
+        assert!(!replace.should_replace(3, 2, false, false));
     }
 
     #[test]
     fn test_should_replace_policy_never() {
         let replace = ReplaceDatanodeOnFailure::new(Policy::Never, true);
-        assert!(!replace.should_replace(3, &[], false, false));
-        assert!(!replace.should_replace(3, &[DatanodeInfoProto::default()], false, false));
-        assert!(!replace.should_replace(
-            3,
-            &[DatanodeInfoProto::default(), DatanodeInfoProto::default()],
-            false,
-            false
-        ));
+        assert!(!replace.should_replace(3, 0, false, false));
+        assert!(!replace.should_replace(3, 1, false, false));
+        assert!(!replace.should_replace(3, 2, false, false));
     }
 
     #[test]
     fn test_should_replace_policy_always() {
         let replace = ReplaceDatanodeOnFailure::new(Policy::Always, true);
-        assert!(!replace.should_replace(3, &[], false, false));
-        assert!(replace.should_replace(3, &[DatanodeInfoProto::default()], false, false));
-        assert!(replace.should_replace(
-            3,
-            &[DatanodeInfoProto::default(), DatanodeInfoProto::default()],
-            false,
-            false
-        ));
-        assert!(!replace.should_replace(
-            3,
-            &[
-                DatanodeInfoProto::default(),
-                DatanodeInfoProto::default(),
-                DatanodeInfoProto::default()
-            ],
-            false,
-            false
-        ));
+        assert!(!replace.should_replace(3, 0, false, false));
+        assert!(replace.should_replace(3, 1, false, false));
+        assert!(replace.should_replace(3, 2, false, false));
+        assert!(!replace.should_replace(3, 3, false, false));
     }
 
     #[test]
@@ -136,33 +119,18 @@ mod tests {
         let replace = ReplaceDatanodeOnFailure::new(Policy::Default, true);
 
         // Replication < 3, should never replace
-        assert!(!replace.should_replace(2, &[DatanodeInfoProto::default()], false, false));
+        assert!(!replace.should_replace(2, 1, false, false));
 
         // Replication >= 3, n <= r/2, should replace
-        assert!(replace.should_replace(3, &[DatanodeInfoProto::default()], false, false));
+        assert!(replace.should_replace(3, 1, false, false));
 
         // Replication >= 3, n > r/2, not append/hflushed, should not replace
-        assert!(!replace.should_replace(
-            3,
-            &[DatanodeInfoProto::default(), DatanodeInfoProto::default()],
-            false,
-            false
-        ));
+        assert!(!replace.should_replace(3, 2, false, false));
 
         // Replication >= 3, n > r/2, append, should replace
-        assert!(replace.should_replace(
-            3,
-            &[DatanodeInfoProto::default(), DatanodeInfoProto::default()],
-            true,
-            false
-        ));
+        assert!(replace.should_replace(3, 2, true, false));
 
         // Replication >= 3, n > r/2, hflushed, should replace
-        assert!(replace.should_replace(
-            3,
-            &[DatanodeInfoProto::default(), DatanodeInfoProto::default()],
-            false,
-            true
-        ));
+        assert!(replace.should_replace(3, 2, false, true));
     }
 }
