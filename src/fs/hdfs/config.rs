@@ -1,7 +1,7 @@
 //! Pure configuration logic of the HDFS backend: which NameNodes a URI names, the HA checks
 //! that turn an unknown nameservice into a clear error, and the options handed to hdfs-native.
 
-use crate::conf::{Configuration, HADOOP_KEY_PREFIX};
+use crate::conf::{ConfError, Configuration, HADOOP_KEY_PREFIX};
 use crate::fs::{FsError, FsResult, Path};
 
 /// Configuration key: the size of the in-memory replay buffer of one HDFS writer. A write or
@@ -15,6 +15,51 @@ pub const DEFAULT_REPLAY_BUFFER: u64 = 64 << 20;
 
 /// hdfs-native's own failover loop: how many times it moves to another NameNode in one call.
 const FAILOVER_MAX_ATTEMPTS: &str = "dfs.client.failover.max.attempts";
+
+/// How new files are laid out: `dfs.replication` and `dfs.blocksize` of the client
+/// configuration, which Hadoop's client sends with every create; `None` (unset) leaves the
+/// choice to the NameNode's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileLayout {
+    /// Replicas of each block.
+    pub replication: Option<u32>,
+    /// Block size in bytes.
+    pub block_size: Option<u64>,
+}
+
+impl FileLayout {
+    /// Reads `dfs.replication` (1 to 32767, as HDFS stores it in 16 bits) and `dfs.blocksize`
+    /// (Hadoop sizes such as `128m`).
+    pub fn from_conf(conf: &Configuration) -> Result<FileLayout, ConfError> {
+        let replication = match conf.get(REPLICATION_KEY) {
+            None => None,
+            Some(v) => Some(
+                v.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|r| (1..=i16::MAX as u32).contains(r))
+                    .ok_or_else(|| ConfError::Invalid {
+                        key: REPLICATION_KEY.to_string(),
+                        value: v.to_string(),
+                        reason: "expected a replication factor from 1 to 32767".to_string(),
+                    })?,
+            ),
+        };
+        let block_size = match conf.contains(BLOCK_SIZE_KEY) {
+            false => None,
+            true => Some(conf.get_size(BLOCK_SIZE_KEY, 0)?),
+        };
+        Ok(FileLayout {
+            replication,
+            block_size,
+        })
+    }
+}
+
+/// Hadoop's client key for the replication of new files.
+const REPLICATION_KEY: &str = "dfs.replication";
+/// Hadoop's client key for the block size of new files.
+const BLOCK_SIZE_KEY: &str = "dfs.blocksize";
 
 /// Where an `hdfs://` authority points.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,5 +270,78 @@ mod tests {
         assert!(
             client_options(&user, &target).contains(&(FAILOVER_MAX_ATTEMPTS.into(), "9".into()))
         );
+    }
+
+    #[test]
+    fn file_layout_is_the_client_replication_and_block_size() {
+        assert_eq!(
+            FileLayout::from_conf(&Configuration::new()).unwrap(),
+            FileLayout::default()
+        );
+        let conf = Configuration::from_pairs([("dfs.replication", " 2 "), ("dfs.blocksize", "1m")]);
+        assert_eq!(
+            FileLayout::from_conf(&conf).unwrap(),
+            FileLayout {
+                replication: Some(2),
+                block_size: Some(1 << 20)
+            }
+        );
+        for bad in ["0", "two", "40000"] {
+            let err = FileLayout::from_conf(&Configuration::from_pairs([("dfs.replication", bad)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("dfs.replication"), "{err}");
+        }
+        let err = FileLayout::from_conf(&Configuration::from_pairs([("dfs.blocksize", "big")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dfs.blocksize"), "{err}");
+    }
+
+    /// The rows of `dfs.client.block.write.replace-datanode-on-failure.policy` in Hadoop's
+    /// hdfs-default.xml, for the hdfs-native build ckpt uses (vendor/PATCHES.md): with r the
+    /// replication and n the DataNodes left, DEFAULT adds one only if r >= 3 and either
+    /// floor(r/2) >= n, or r > n and the stream is appended or hflushed; ALWAYS whenever one was
+    /// removed; NEVER (and enable=false) never. Nothing is added when none or all are left.
+    #[test]
+    fn replace_datanode_policy_follows_hadoop_table() {
+        use hdfs_native::{ReplaceDatanodeOnFailure, ReplaceDatanodePolicy as P};
+        // (policy, r, n, append, hflushed, replace?)
+        let rows = [
+            // DEFAULT, plain create: the case of issue 8 (r=3, one DataNode lost: continue)
+            (P::Default, 3, 2, false, false, false),
+            (P::Default, 3, 1, false, false, true),
+            (P::Default, 3, 2, true, false, true),
+            (P::Default, 3, 2, false, true, true),
+            (P::Default, 2, 1, false, false, false),
+            (P::Default, 2, 1, true, true, false),
+            (P::Default, 1, 0, true, true, false),
+            (P::Default, 4, 2, false, false, true),
+            (P::Default, 4, 3, false, false, false),
+            (P::Default, 4, 3, true, false, true),
+            (P::Default, 5, 2, false, false, true),
+            (P::Default, 5, 3, false, false, false),
+            (P::Default, 5, 4, false, true, true),
+            (P::Default, 3, 3, true, true, false),
+            (P::Default, 3, 0, true, true, false),
+            (P::Always, 3, 2, false, false, true),
+            (P::Always, 2, 1, false, false, true),
+            (P::Always, 3, 3, false, false, false),
+            (P::Always, 3, 0, false, false, false),
+            (P::Never, 3, 1, true, true, false),
+            (P::Never, 5, 1, false, false, false),
+            (P::Disable, 3, 1, true, true, false),
+        ];
+        for (policy, r, n, append, hflushed, want) in rows {
+            for best_effort in [false, true] {
+                let p = ReplaceDatanodeOnFailure::new(policy, best_effort);
+                assert_eq!(
+                    p.should_replace(r, n, append, hflushed),
+                    want,
+                    "{policy:?} r={r} n={n} append={append} hflushed={hflushed}"
+                );
+                assert_eq!(p.is_best_effort(), best_effort);
+            }
+        }
     }
 }

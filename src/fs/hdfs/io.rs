@@ -30,7 +30,7 @@ async fn create_file(
     let shown = path.to_string();
     match inner
         .client
-        .create(hp, Inner::write_options(overwrite))
+        .create(hp, inner.write_options(overwrite))
         .await
     {
         Ok(w) => Ok(w),
@@ -43,7 +43,7 @@ async fn create_file(
                 .map_err(|e| map_error(&shown, e))?;
             inner
                 .client
-                .create(hp, Inner::write_options(overwrite))
+                .create(hp, inner.write_options(overwrite))
                 .await
                 .map_err(|e| map_error(&shown, e))
         }

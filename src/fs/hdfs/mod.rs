@@ -34,7 +34,7 @@ use crate::fs::{
     FileSystemRegistry, FileWriter, FsError, FsResult, Path,
 };
 
-pub use config::{DEFAULT_REPLAY_BUFFER, HdfsTarget, REPLAY_BUFFER_KEY};
+pub use config::{DEFAULT_REPLAY_BUFFER, FileLayout, HdfsTarget, REPLAY_BUFFER_KEY};
 pub use error::{map_error, map_remote};
 
 /// A directory that holds no site files, given to hdfs-native so that it does not read
@@ -102,6 +102,7 @@ struct Checked {
     target: HdfsTarget,
     policy: RetryPolicy,
     replay_limit: u64,
+    layout: FileLayout,
 }
 
 impl Checked {
@@ -118,11 +119,13 @@ impl Checked {
         let replay_limit = conf
             .get_size(REPLAY_BUFFER_KEY, DEFAULT_REPLAY_BUFFER)
             .map_err(conf_error)?;
+        let layout = FileLayout::from_conf(conf).map_err(conf_error)?;
         Ok(Checked {
             root,
             target,
             policy,
             replay_limit,
+            layout,
         })
     }
 }
@@ -139,6 +142,7 @@ pub(crate) struct Inner {
     pub(crate) target: HdfsTarget,
     pub(crate) policy: RetryPolicy,
     pub(crate) replay_limit: u64,
+    pub(crate) layout: FileLayout,
 }
 
 impl std::fmt::Debug for HdfsFileSystem {
@@ -160,6 +164,7 @@ impl HdfsFileSystem {
             target,
             policy,
             replay_limit,
+            layout,
         } = Checked::from_conf(root, conf)?;
         let url = format!("hdfs://{}", root.authority().unwrap_or_default());
         let mut builder = ClientBuilder::new()
@@ -184,6 +189,7 @@ impl HdfsFileSystem {
                 target,
                 policy,
                 replay_limit,
+                layout,
             }),
         })
     }
@@ -226,10 +232,13 @@ impl Inner {
         })
     }
 
-    pub(crate) fn write_options(overwrite: bool) -> WriteOptions {
-        WriteOptions::default()
+    pub(crate) fn write_options(&self, overwrite: bool) -> WriteOptions {
+        let mut options = WriteOptions::default()
             .overwrite(overwrite)
-            .create_parent(true)
+            .create_parent(true);
+        options.replication = self.layout.replication;
+        options.block_size = self.layout.block_size;
+        options
     }
 }
 
