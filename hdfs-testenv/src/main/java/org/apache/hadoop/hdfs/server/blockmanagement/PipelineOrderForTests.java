@@ -30,7 +30,7 @@ public class PipelineOrderForTests extends BlockPlacementPolicyDefault {
         preferredPosition = position;
     }
 
-    /** The pipelines handed out since the last call, oldest first ("addr,addr,addr" each). */
+    /** The pipelines handed out since the last call, oldest first ("PATH=addr,addr,addr" each). */
     public static List<String> drain() {
         synchronized (handedOut) {
             List<String> r = new ArrayList<>(handedOut);
@@ -63,10 +63,10 @@ public class PipelineOrderForTests extends BlockPlacementPolicyDefault {
                 targets = order.toArray(new DatanodeStorageInfo[0]);
             }
         }
-        StringBuilder b = new StringBuilder();
-        for (DatanodeStorageInfo t : targets) {
-            if (b.length() > 0) b.append(',');
-            b.append(t.getDatanodeDescriptor().getXferAddr());
+        StringBuilder b = new StringBuilder(src).append('=');
+        for (int i = 0; i < targets.length; i++) {
+            if (i > 0) b.append(',');
+            b.append(targets[i].getDatanodeDescriptor().getXferAddr());
         }
         synchronized (handedOut) {
             handedOut.add(b.toString());
