@@ -12,6 +12,7 @@ pub mod hook_fs;
 pub mod oss_env;
 #[cfg(feature = "s3")]
 pub mod s3_env;
+pub mod wire_suite;
 
 /// Called when a test's server or tool is missing: fails the test with `what` (so CI can never
 /// skip silently), unless `CKPT_ALLOW_SKIP=1`, in which case it prints why and skips.
