@@ -643,15 +643,20 @@ mod tests {
         );
     }
 
-    // Paused clock: the budget is checked against exact virtual time, not a busy machine's.
-    #[tokio::test(start_paused = true)]
-    async fn gives_up_within_the_time_budget() {
-        let policy = RetryPolicy {
+    /// Short backoffs and attempts enough that only the 300 ms budget ends the retries.
+    fn budget_bound_policy() -> RetryPolicy {
+        RetryPolicy {
             initial_backoff: Duration::from_millis(20),
             max_backoff: Duration::from_millis(50),
             max_elapsed: Duration::from_millis(300),
             max_attempts: 1000,
-        };
+        }
+    }
+
+    // Paused clock: the budget is checked against exact virtual time, not a busy machine's.
+    #[tokio::test(start_paused = true)]
+    async fn gives_up_within_the_time_budget() {
+        let policy = budget_bound_policy();
         let start = Instant::now();
         let err = retry("op", &policy, || async { Err::<(), _>(transient()) })
             .await
@@ -675,12 +680,7 @@ mod tests {
     // took twice the budget. Under one `with_budget` they share it.
     #[tokio::test(start_paused = true)]
     async fn nested_and_successive_retries_share_one_deadline() {
-        let policy = RetryPolicy {
-            initial_backoff: Duration::from_millis(20),
-            max_backoff: Duration::from_millis(50),
-            max_elapsed: Duration::from_millis(300),
-            max_attempts: 1000,
-        };
+        let policy = budget_bound_policy();
         let start = Instant::now();
         let err = with_budget(policy.max_elapsed, async {
             let first = retry("list", &policy, || async { Err::<(), _>(transient()) }).await;
