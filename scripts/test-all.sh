@@ -56,8 +56,8 @@ case "$what" in
     local) tests=(--lib --test fs_local --test fs_viewfs --test checkpoint_local --test cli --test config_validation --test seed_samples --test crash_local) ;;
     *) echo "unknown suite $what (all, hdfs, s3, oss, local)" >&2; exit 2 ;;
 esac
-log "cargo test --all-features ${tests[*]:-}"
-cargo test --all-features "${tests[@]}" -- --test-threads="${CKPT_TEST_THREADS:-4}"
+log "cargo test --all-features --no-fail-fast ${tests[*]:-}"
+cargo test --all-features --no-fail-fast "${tests[@]}" -- --test-threads="${CKPT_TEST_THREADS:-4}"
 
 if [ "$what" = all ] || [ "$what" = local ]; then
     # Keeps scripts/bench-vs-java.sh from rotting: both sides must report; timings are not checked.
