@@ -267,6 +267,126 @@ fn hadoop_and_known_keys_pass_without_warning() {
     assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
 }
 
+// ---- Issue 8 item 5: stray quotes and unimplemented proxy providers ----
+
+const CONFIGURED_PROVIDER: &str =
+    "org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider";
+
+/// The seed page's HA sample as written, with its stray `"` after the provider class.
+fn seed_ha_sample(env: &Env) -> PathBuf {
+    let provider = format!(
+        "seatunnel.hadoop.dfs.client.failover.proxy.provider.usdp-bing: {CONFIGURED_PROVIDER}\""
+    );
+    env.config_of(
+        "hdfs",
+        &[
+            "storage.type: hdfs",
+            "fs.defaultFS: hdfs://usdp-bing",
+            "seatunnel.hadoop.dfs.nameservices: usdp-bing",
+            "seatunnel.hadoop.dfs.ha.namenodes.usdp-bing: nn1,nn2",
+            "seatunnel.hadoop.dfs.namenode.rpc-address.usdp-bing.nn1: usdp-bing-nn1:8020",
+            "seatunnel.hadoop.dfs.namenode.rpc-address.usdp-bing.nn2: usdp-bing-nn2:8020",
+            &provider,
+        ],
+    )
+}
+
+fn warning_about<'a>(text: &'a str, needle: &str) -> Option<&'a str> {
+    text.lines()
+        .find(|l| l.starts_with("warning:") && l.contains(needle))
+}
+
+#[test]
+fn the_seed_ha_sample_warns_about_its_stray_quote_in_the_provider_class() {
+    let env = Env::new();
+    let config = seed_ha_sample(&env);
+    let out = env.run(&config, &["config", "check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let warning = warning_about(
+        &err,
+        "seatunnel.hadoop.dfs.client.failover.proxy.provider.usdp-bing",
+    )
+    .unwrap_or_else(|| panic!("no warning about the provider: {err}"));
+    for part in [
+        "ends with a stray \"",
+        &format!("it is {CONFIGURED_PROVIDER} with a stray quote"),
+        "would fail to load",
+        "trying the configured NameNodes in order",
+    ] {
+        assert!(warning.contains(part), "{part:?} missing from {warning}");
+    }
+    assert_eq!(
+        err.lines().filter(|l| l.contains("proxy.provider")).count(),
+        1,
+        "one warning for the key: {err}"
+    );
+    let out = env.run(&config, &["--json", "config", "check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("with a stray quote")),
+        "{v}"
+    );
+}
+
+#[test]
+fn an_unimplemented_proxy_provider_warns_naming_what_ckpt_does_instead() {
+    let env = Env::new();
+    let config = env.config(&[
+        "seatunnel.hadoop.dfs.client.failover.proxy.provider.ns1: org.apache.hadoop.hdfs.server.namenode.ha.RequestHedgingProxyProvider",
+        &format!("dfs.client.failover.proxy.provider.ns2: {CONFIGURED_PROVIDER}"),
+    ]);
+    let out = env.run(&config, &["config", "check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let warning = warning_about(&err, "RequestHedgingProxyProvider")
+        .unwrap_or_else(|| panic!("no warning about the provider: {err}"));
+    for part in [
+        "does not implement",
+        "ConfiguredFailoverProxyProvider, ObserverReadProxyProvider",
+        "nameservice ns1",
+        "trying the configured NameNodes in order",
+    ] {
+        assert!(warning.contains(part), "{part:?} missing from {warning}");
+    }
+    assert!(warning_about(&err, "ns2").is_none(), "{err}");
+}
+
+#[test]
+fn every_command_warns_about_a_stray_quote_and_never_shows_a_secret() {
+    let env = Env::new();
+    let marker = "StRaYqUoTeSeCrEt";
+    let secret = format!("fs.s3a.secret.key: {marker}'");
+    let config = env.config(&["dfs.replication: 2\"", &secret]);
+    for args in [
+        &["config", "check"][..],
+        &["jobs"][..],
+        &["--json", "config", "check"][..],
+    ] {
+        let out = env.run(&config, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        let warning = warning_about(&err, "dfs.replication")
+            .unwrap_or_else(|| panic!("{args:?}: no warning about dfs.replication: {err}"));
+        assert!(
+            warning.contains("ends with an unbalanced \"") && warning.contains("(`2\"`)"),
+            "{warning}"
+        );
+        let warning = warning_about(&err, "fs.s3a.secret.key")
+            .unwrap_or_else(|| panic!("{args:?}: no warning about the secret: {err}"));
+        assert!(warning.contains("not shown"), "{warning}");
+        assert!(
+            !err.contains(marker) && !stdout(&out).contains(marker),
+            "{args:?}: {err}"
+        );
+    }
+}
+
 // ---- Defect 9: bounded reads of configuration and site files ----
 
 fn mkfifo(path: &Path) {

@@ -103,7 +103,8 @@ fn localfile_sample() {
 
 /// Every sample passes the validation every command runs (`StorageSettings::plan`), once the
 /// OSS sample's placeholder endpoint is a host name; the only warnings are about the generic
-/// sample's placeholder keys and the comment line of the HDFS sample.
+/// sample's placeholder keys, the comment line of the HDFS sample and the stray `"` after the
+/// HA sample's proxy-provider class.
 #[test]
 fn every_sample_passes_the_storage_validation() {
     for name in [
@@ -133,6 +134,11 @@ fn every_sample_passes_the_storage_validation() {
             .warnings
             .iter()
             .filter(|w| !(name == "generic.yaml" && (w.contains(" K1 ") || w.contains(" K2 "))))
+            .filter(|w| {
+                !(name == "hdfs-ha.yaml"
+                    && w.contains("proxy.provider.usdp-bing")
+                    && w.contains("with a stray quote"))
+            })
             .collect();
         assert!(unexpected.is_empty(), "{name}: {unexpected:?}");
         let unexpected: Vec<&String> = loaded

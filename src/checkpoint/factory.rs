@@ -11,7 +11,10 @@ use tracing::warn;
 use super::{
     CheckpointError, CheckpointResult, CheckpointStorage, FileStorage, FileStorageOptions,
 };
-use crate::conf::{ConfError, Configuration, PluginConfig, check_plugin_keys, resolve_namespace};
+use crate::conf::{
+    ConfError, Configuration, PluginConfig, check_plugin_keys, check_plugin_values,
+    resolve_namespace,
+};
 use crate::fs::{FileSystemRegistry, Path};
 
 /// Namespace of the legacy `localfile` storage when none is configured (as in Java on Linux).
@@ -226,10 +229,13 @@ impl LocalFileStorageFactory {
     pub fn plan(&self, settings: &StorageSettings) -> CheckpointResult<FileStoragePlan> {
         let options = settings.file_storage_options()?;
         let plugin = &settings.plugin_config;
-        let warnings = check_plugin_keys(
+        let mut warnings = check_plugin_keys(
             plugin.keys().map(String::as_str),
             "the localfile storage ignores it",
         )?;
+        warnings.extend(check_plugin_values(
+            plugin.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ));
         check_ckpt_values(&Configuration::from_pairs(plugin.clone()))?;
         let root = Path::parse("file:///")?;
         let namespace = resolve_namespace(plugin, LOCALFILE_DEFAULT_NAMESPACE, &root)?;

@@ -3,6 +3,7 @@
 
 mod file;
 mod keys;
+mod lint;
 mod plugin;
 mod redact;
 mod site;
@@ -14,6 +15,10 @@ use std::time::Duration;
 
 pub use file::{MAX_CONFIG_FILE_BYTES, ReadFileError, read_config_file};
 pub use keys::{CKPT_KEYS, check_plugin_keys, closest_key};
+pub use lint::{
+    IMPLEMENTED_PROXY_PROVIDERS, PROXY_PROVIDER_PREFIX, QuoteEnd, StrayQuote, check_plugin_values,
+    check_proxy_provider, check_value, stray_quote, without_stray_quote,
+};
 pub use plugin::{
     DEFAULT_NAMESPACE, HADOOP_KEY_PREFIX, KERBEROS_KEYTAB_KEY, KERBEROS_PRINCIPAL_KEY,
     KerberosLogin, PluginConfig, StorageType, resolve_namespace,

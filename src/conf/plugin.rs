@@ -7,6 +7,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::keys::{PLUGIN_KEYS, check_plugin_keys};
+use super::lint::{check_plugin_values, check_value};
 use super::{ConfError, Configuration, load_site_file, load_site_files};
 use crate::fs::Path;
 
@@ -127,6 +128,20 @@ impl PluginConfig {
             plugin.keys().map(String::as_str),
             "it is passed to the file system as a Hadoop key",
         )?;
+        warnings.extend(check_plugin_values(
+            plugin.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ));
+        for (key, value) in site.iter() {
+            let overridden = plugin.contains_key(key)
+                || plugin.contains_key(&format!("{HADOOP_KEY_PREFIX}{key}"));
+            if !overridden {
+                warnings.extend(check_value(
+                    &format!("{key} (from the Hadoop site files)"),
+                    key,
+                    value,
+                ));
+            }
+        }
         let mut hadoop = site.clone();
         for (key, value) in plugin {
             if let Some(stripped) = key.strip_prefix(HADOOP_KEY_PREFIX) {
@@ -467,6 +482,31 @@ mod tests {
         assert!(
             matches!(err, ConfError::UnknownKey { ref closest, .. } if closest.as_deref() == Some("ckpt.temp-grace")),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn stray_quotes_in_site_values_warn_unless_plugin_config_overrides_them() {
+        let site = Configuration::from_pairs([
+            ("dfs.replication", "2\""),
+            ("dfs.blocksize", "'1m"),
+            ("dfs.client.failover.proxy.provider.ns", "x.Y"),
+        ]);
+        let pc = PluginConfig::from_map(&map(&[("seatunnel.hadoop.dfs.blocksize", "1m")]), &site)
+            .unwrap();
+        assert_eq!(pc.warnings.len(), 2, "{:?}", pc.warnings);
+        assert!(
+            pc.warnings[0]
+                .contains("dfs.client.failover.proxy.provider.ns (from the Hadoop site files)")
+                && pc.warnings[0].contains("does not implement"),
+            "{}",
+            pc.warnings[0]
+        );
+        assert!(
+            pc.warnings[1].contains("dfs.replication (from the Hadoop site files)")
+                && pc.warnings[1].contains("unbalanced \""),
+            "{}",
+            pc.warnings[1]
         );
     }
 
