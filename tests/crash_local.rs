@@ -48,18 +48,24 @@ fn store_killed_at_random_moments() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = harness(dir.path(), "store_killed_at_random_moments");
     let mut m = JobModel::new("733912283451392001");
-    let timing = Timing::measure(&mut h, &mut m, 1, &[4 << 10, 64 << 10, 1 << 20, 4 << 20]);
+    let mut timing = Timing::measure(&mut h, &mut m, 1, &[4 << 10, 64 << 10, 1 << 20, 4 << 20]);
     let kills = crash::local_store_rounds();
     while h.more_kills_needed(kills) {
         let pipeline = h.rng.random_range(1..=PIPELINES);
         let len = crash::random_len(&mut h.rng, 22.0);
         let delay = h.kill_delay(timing.of(len));
-        h.store_round(&mut m, pipeline, len, Some(delay));
+        if let Some(took) = h.store_round(&mut m, pipeline, len, Some(delay)) {
+            timing.observe(len, took);
+        }
         if h.stats.rounds.is_multiple_of(60) {
             h.prune_completely(&m, &format!("after {} store rounds", h.stats.rounds));
         }
     }
     h.prune_completely(&m, "after the last store round");
+    eprintln!(
+        "store durations by size at the end: {:?}",
+        timing.estimates()
+    );
     h.report("store_killed_at_random_moments");
     let s = &h.stats;
     assert!(s.killed > 0 && s.completed > 0, "{s:?}");

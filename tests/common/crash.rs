@@ -1101,41 +1101,75 @@ fn exited_ok(what: &str, outcome: &Outcome, args: &[&str]) -> Option<Value> {
     }
 }
 
-/// Measures how long `ckpt store` takes for each of a few sizes (one warm-up store, then the
-/// median of three), so kill moments can be sampled over 0..1.5x that.
+/// How long `ckpt store` takes for each of a few sizes, so kill moments can be sampled over
+/// 0..1.5x that. Measured first (one warm-up store, then three), then kept current with the
+/// durations of stores that completed before their kill ([`Timing::observe`]): on a loaded
+/// machine stores slow down, and a fixed estimate would let more and more kills land after
+/// the store has exited.
 pub struct Timing {
-    sizes: Vec<(usize, Duration)>,
+    /// Per size, its most recent durations (at most [`Timing::WINDOW`]).
+    sizes: Vec<(usize, Vec<Duration>)>,
 }
 
 impl Timing {
+    /// Durations kept per size.
+    const WINDOW: usize = 5;
+
     /// Measures on `m` (the stores are real, acknowledged and checked).
     pub fn measure(h: &mut Harness, m: &mut JobModel, pipeline: i32, sizes: &[usize]) -> Timing {
         let mut out = Vec::new();
         for &len in sizes {
             h.store_unkilled(m, pipeline, len);
-            let mut runs: Vec<Duration> = (0..3)
+            let runs: Vec<Duration> = (0..3)
                 .filter_map(|_| h.store_unkilled(m, pipeline, len))
                 .collect();
-            runs.sort();
-            out.push((len, runs[1]));
+            out.push((len, runs));
         }
-        eprintln!("store durations by size: {out:?}");
-        Timing { sizes: out }
+        let timing = Timing { sizes: out };
+        eprintln!("store durations by size: {:?}", timing.estimates());
+        timing
     }
 
-    /// The measured duration of the size nearest to `len` (on a log scale).
-    pub fn of(&self, len: usize) -> Duration {
+    fn nearest(&self, len: usize) -> Option<usize> {
         let ln = (len as f64).ln();
-        self.sizes
-            .iter()
-            .min_by(|a, b| {
-                ((a.0 as f64).ln() - ln)
-                    .abs()
-                    .total_cmp(&((b.0 as f64).ln() - ln).abs())
-            })
-            .map(|s| s.1)
+        (0..self.sizes.len()).min_by(|&a, &b| {
+            ((self.sizes[a].0 as f64).ln() - ln)
+                .abs()
+                .total_cmp(&((self.sizes[b].0 as f64).ln() - ln).abs())
+        })
+    }
+
+    /// The median recent duration of the size nearest to `len` (on a log scale).
+    pub fn of(&self, len: usize) -> Duration {
+        self.nearest(len)
+            .and_then(|i| median(&self.sizes[i].1))
             .unwrap_or(Duration::from_millis(50))
     }
+
+    /// Records the duration of a store of `len` bytes that completed (before its kill).
+    pub fn observe(&mut self, len: usize, took: Duration) {
+        if let Some(i) = self.nearest(len) {
+            let recent = &mut self.sizes[i].1;
+            recent.push(took);
+            if recent.len() > Self::WINDOW {
+                recent.remove(0);
+            }
+        }
+    }
+
+    /// The current estimate per size.
+    pub fn estimates(&self) -> Vec<(usize, Option<Duration>)> {
+        self.sizes
+            .iter()
+            .map(|(len, d)| (*len, median(d)))
+            .collect()
+    }
+}
+
+fn median(durations: &[Duration]) -> Option<Duration> {
+    let mut v = durations.to_vec();
+    v.sort();
+    v.get(v.len() / 2).copied()
 }
 
 /// The typical duration of a command: the median of its last five unkilled runs. The first
@@ -1154,9 +1188,7 @@ impl Typical {
         if self.recent.len() < 3 || self.calls.is_multiple_of(10) {
             return None;
         }
-        let mut v = self.recent.clone();
-        v.sort();
-        Some(h.kill_delay(v[v.len() / 2]))
+        median(&self.recent).map(|typical| h.kill_delay(typical))
     }
 
     /// Adds the duration of an unkilled run.
