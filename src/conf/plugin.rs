@@ -486,6 +486,30 @@ mod tests {
     }
 
     #[test]
+    fn a_namespace_naming_another_authority_without_a_scheme_is_refused() {
+        // `//other/ns` names the authority `other` (as in Hadoop), not the path /other/ns.
+        let plugin = map(&[
+            ("storage.type", "hdfs"),
+            ("fs.defaultFS", "hdfs://ns1"),
+            ("namespace", "//other/ns"),
+        ]);
+        let err = PluginConfig::from_map(&plugin, &Configuration::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("must be on the configured file system"),
+            "{err}"
+        );
+        let plugin = map(&[
+            ("storage.type", "hdfs"),
+            ("fs.defaultFS", "hdfs://ns1"),
+            ("namespace", "//ns1/ckpt"),
+        ]);
+        let pc = PluginConfig::from_map(&plugin, &Configuration::new()).unwrap();
+        assert_eq!(pc.namespace_display(), "hdfs://ns1/ckpt/");
+    }
+
+    #[test]
     fn stray_quotes_in_site_values_warn_unless_plugin_config_overrides_them() {
         let site = Configuration::from_pairs([
             ("dfs.replication", "2\""),

@@ -18,6 +18,10 @@ pub struct Path {
 
 impl Path {
     /// Parses `scheme://authority/path`, `scheme:/path`, `/absolute` or `relative/path`.
+    ///
+    /// `//authority/path` without a scheme keeps its authority, as Hadoop's `Path` does: it is
+    /// printed back as `//authority/path` and qualifies to the default scheme with that
+    /// authority (see [`Path::qualify`]).
     pub fn parse(input: &str) -> FsResult<Path> {
         let invalid = |reason: &str| FsError::InvalidPath {
             path: input.to_string(),
@@ -141,8 +145,10 @@ impl Path {
 
     /// Makes this path fully qualified against `default_fs` (the value of `fs.defaultFS`).
     ///
-    /// A path with a scheme is returned as is; a path without one takes the scheme and
-    /// authority of `default_fs`; a relative path is taken relative to the root of `default_fs`.
+    /// A path with a scheme is returned as is; a path without one takes the scheme of
+    /// `default_fs`, and its authority unless it names its own (`//authority/path`, as
+    /// Hadoop's `Path.makeQualified` does); a relative path is taken relative to the root of
+    /// `default_fs`.
     pub fn qualify(&self, default_fs: &Path) -> Path {
         if self.scheme.is_some() {
             return self.clone();
@@ -154,7 +160,10 @@ impl Path {
         };
         Path {
             scheme: default_fs.scheme.clone(),
-            authority: default_fs.authority.clone(),
+            authority: self
+                .authority
+                .clone()
+                .or_else(|| default_fs.authority.clone()),
             path,
         }
     }
@@ -193,7 +202,15 @@ impl fmt::Display for Path {
                 self.path
             ),
             (Some(scheme), None) => write!(f, "{scheme}://{}", self.path),
-            (None, _) => f.write_str(&self.path),
+            // `//authority/path` without a scheme: Hadoop's `Path.toString` keeps the
+            // authority, so the text parses back to the same path.
+            (None, Some(authority)) => write!(
+                f,
+                "//{}{}",
+                crate::conf::redact_authority(authority),
+                self.path
+            ),
+            (None, None) => f.write_str(&self.path),
         }
     }
 }
@@ -314,6 +331,31 @@ mod tests {
     }
 
     #[test]
+    fn an_authority_without_a_scheme_is_kept_as_hadoop_keeps_it() {
+        // The fuzzer's find: the authority was parsed but not printed.
+        let p = Path::parse("//\x0f").unwrap();
+        assert_eq!(
+            (p.scheme(), p.authority(), p.path()),
+            (None, Some("\x0f"), "/")
+        );
+        assert_eq!(p.to_string(), "//\x0f/");
+        assert_eq!(Path::parse(&p.to_string()).unwrap(), p);
+        let p = Path::parse("//nn2:8020/a/b/").unwrap();
+        assert_eq!(p.to_string(), "//nn2:8020/a/b");
+        // Qualified: the default scheme, its own authority (Hadoop's makeQualified).
+        let fs = Path::parse("hdfs://ns1").unwrap();
+        assert_eq!(p.qualify(&fs).to_string(), "hdfs://nn2:8020/a/b");
+        assert!(!p.qualify(&fs).starts_with(&fs));
+        // `//` and `///x` name no authority.
+        assert_eq!(Path::parse("//").unwrap().to_string(), "/");
+        assert_eq!(Path::parse("///x").unwrap().to_string(), "/x");
+        assert_eq!(
+            Path::parse("///x").unwrap().qualify(&fs).to_string(),
+            "hdfs://ns1/x"
+        );
+    }
+
+    #[test]
     fn rejects_escapes_and_garbage() {
         assert!(Path::parse("/../etc").is_err());
         assert!(Path::parse("").is_err());
@@ -398,6 +440,23 @@ mod tests {
                 let child = p.join(s).unwrap();
                 prop_assert_eq!(child.parent().unwrap(), p.clone());
                 prop_assert_eq!(child.name(), s.as_str());
+            }
+        }
+
+        /// Whatever parses prints back to itself (text without surrounding whitespace, which
+        /// parsing trims; no `user:password@`, which printing redacts).
+        #[test]
+        fn any_parsed_path_prints_back_to_itself(
+            scheme in proptest::option::of("[a-z][a-z0-9+.-]{1,5}:"),
+            slashes in "/{0,3}",
+            rest in "[^@\\x00]{0,16}",
+        ) {
+            let text = format!("{}{slashes}{rest}", scheme.unwrap_or_default());
+            if let Ok(p) = Path::parse(&text) {
+                let shown = p.to_string();
+                if shown.trim() == shown {
+                    prop_assert_eq!(Path::parse(&shown).ok(), Some(p), "{}", shown);
+                }
             }
         }
     }
