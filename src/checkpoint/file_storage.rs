@@ -12,6 +12,7 @@ use tracing::{debug, info, warn};
 
 use super::codec::{self, CodecError, EncodedParts, Integrity};
 use super::layout::{self, CheckpointFileName};
+use super::sidecar;
 use super::{CheckpointError, CheckpointResult, CheckpointStorage, PipelineState};
 use crate::fs::local::LOCAL_TEMP_SUFFIX;
 use crate::fs::{FileStatus, FileSystem, FsError, Path};
@@ -71,6 +72,9 @@ pub struct CheckpointEntry {
     pub path: String,
     /// Size in bytes.
     pub len: u64,
+    /// Its Hadoop checksum sidecar (`.<name>.crc`, see [`sidecar`]), when the listing has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sidecar: Option<String>,
 }
 
 /// A checkpoint passed over during a restore, and why.
@@ -102,7 +106,8 @@ pub struct Restore {
 pub struct PruneReport {
     /// Checkpoints beyond `max-retained`.
     pub checkpoints: Vec<String>,
-    /// Leftover temporary files of interrupted stores.
+    /// Leftover temporary files of interrupted stores, and Hadoop checksum sidecars whose
+    /// file is gone.
     pub temp_files: Vec<String>,
     /// Job directories that could not be read (permissions) and were skipped.
     pub skipped_jobs: Vec<SkippedJob>,
@@ -317,6 +322,7 @@ impl FileStorage {
     ) -> CheckpointResult<(PipelineState, Integrity)> {
         let path = Path::parse(&entry.path)?;
         let data = self.fs.read(&path).await?;
+        self.check_sidecar(entry, &data).await?;
         let decoded = decode_checked(&data, &entry.job_id, &entry.name).map_err(|source| {
             CheckpointError::Corrupt {
                 path: entry.path.clone(),
@@ -325,6 +331,47 @@ impl FileStorage {
         })?;
         self.remember_readable(entry);
         Ok(decoded)
+    }
+
+    /// Checks a listed Hadoop checksum sidecar against the file's content, as Hadoop's reader
+    /// does: one that disagrees makes the file unusable, one without a header is ignored with
+    /// a warning, one gone since the listing is no sidecar.
+    async fn check_sidecar(&self, entry: &CheckpointEntry, data: &[u8]) -> CheckpointResult<()> {
+        let Some(sidecar_path) = &entry.sidecar else {
+            return Ok(());
+        };
+        let sums = match self.fs.read(&Path::parse(sidecar_path)?).await {
+            Ok(sums) => sums,
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        match sidecar::check(&sums, data) {
+            Ok(()) => Ok(()),
+            Err(source) if source.makes_file_unreadable() => {
+                Err(CheckpointError::SidecarMismatch {
+                    path: entry.path.clone(),
+                    sidecar: sidecar_path.clone(),
+                    source,
+                })
+            }
+            Err(e) => {
+                warn!(sidecar = %sidecar_path, path = %entry.path, reason = %e, "ignoring a checksum sidecar that is not a Hadoop checksum file, as Hadoop's reader does");
+                Ok(())
+            }
+        }
+    }
+
+    /// Deletes a checkpoint file and then its checksum sidecar; `false` when the file was
+    /// already gone. A sidecar left behind (a crash in between, a failed delete) is an orphan
+    /// that [`FileStorage::prune`] removes.
+    async fn delete_entry(&self, entry: &CheckpointEntry) -> CheckpointResult<bool> {
+        let deleted = self.fs.delete(&Path::parse(&entry.path)?, false).await?;
+        if let Some(sidecar) = &entry.sidecar
+            && let Err(e) = self.fs.delete(&Path::parse(sidecar)?, false).await
+        {
+            warn!(%sidecar, error = %e, "could not remove the checksum sidecar of a deleted checkpoint; prune will");
+        }
+        Ok(deleted)
     }
 
     fn remember_readable(&self, entry: &CheckpointEntry) {
@@ -614,8 +661,7 @@ impl FileStorage {
                 .collect();
         let mut removed = Vec::new();
         for victim in entries.iter().filter(|e| victims.contains(&e.name)) {
-            let path = Path::parse(&victim.path)?;
-            if self.fs.delete(&path, false).await? {
+            if self.delete_entry(victim).await? {
                 info!(path = %victim.path, job_id, pipeline_id = victim.name.pipeline_id, max_retained = max, "retention removed checkpoint");
                 removed.push(victim.path.clone());
             }
@@ -667,12 +713,20 @@ impl FileStorage {
                     None => return Err(e),
                 },
             };
+            let mut removed_temps = HashSet::new();
             for status in &listing {
                 if !status.is_dir
                     && self.is_stale_temp(status, now)
                     && self.fs.delete(&status.path, false).await?
                 {
                     info!(path = %status.path, "removed leftover temporary file");
+                    report.temp_files.push(status.path.to_string());
+                    removed_temps.insert(status.path.name().to_string());
+                }
+            }
+            for status in orphan_sidecars(&listing, &removed_temps) {
+                if self.is_stale(status, now) && self.fs.delete(&status.path, false).await? {
+                    info!(path = %status.path, "removed a checksum sidecar whose file is gone");
                     report.temp_files.push(status.path.to_string());
                 }
             }
@@ -705,6 +759,14 @@ impl FileStorage {
         // of the clock (see `next_millis`).
         let started = status.modified.or(started);
         started.is_none_or(|t| now.duration_since(t).unwrap_or_default() >= self.options.temp_grace)
+    }
+
+    /// True when a file was last modified at least the grace period ago (or has no time).
+    /// A Java writer renames a file before its sidecar, so a young orphan may be mid-rename.
+    fn is_stale(&self, status: &FileStatus, now: SystemTime) -> bool {
+        status
+            .modified
+            .is_none_or(|t| now.duration_since(t).unwrap_or_default() >= self.options.temp_grace)
     }
 
     /// Decodes every file in the namespace and reports corrupt, leftover and foreign files.
@@ -750,17 +812,35 @@ impl FileStorage {
     async fn verify_job(&self, job_id: &str) -> CheckpointResult<Vec<VerifyEntry>> {
         let mut listing = self.job_listing(job_id).await?;
         listing.sort_by(|a, b| a.path.cmp(&b.path));
+        let names: HashSet<&str> = listing
+            .iter()
+            .filter(|s| !s.is_dir)
+            .map(|s| s.path.name())
+            .collect();
+        let sidecars = sidecars_by_file(&listing);
         let mut entries = Vec::with_capacity(listing.len());
-        for file in listing {
+        for file in &listing {
             let name = file.path.name();
+            let sidecar_of = sidecar::file_of_sidecar(name).filter(|_| !file.is_dir);
             let status = match CheckpointFileName::parse(name) {
                 _ if file.is_dir => VerifyStatus::Foreign,
+                // Checked with its file; a sidecar whose file is gone is a leftover.
+                _ if sidecar_of.is_some_and(|f| {
+                    CheckpointFileName::parse(f).is_some() && names.contains(f)
+                }) =>
+                {
+                    continue;
+                }
+                _ if sidecar_of.is_some_and(is_checkpoint_or_temp_name) => {
+                    VerifyStatus::Temp
+                }
                 Some(parsed) => {
                     let entry = CheckpointEntry {
                         job_id: job_id.to_string(),
                         name: parsed,
                         path: file.path.to_string(),
                         len: file.len,
+                        sidecar: sidecars.get(name).cloned(),
                     };
                     match self.read_entry(&entry).await {
                         Ok((_, integrity)) => VerifyStatus::Ok { integrity },
@@ -772,11 +852,7 @@ impl FileStorage {
                         },
                     }
                 }
-                None if CheckpointFileName::parse_temp(name).is_some()
-                    || name.ends_with(LOCAL_TEMP_SUFFIX) =>
-                {
-                    VerifyStatus::Temp
-                }
+                None if is_temp_name(name) => VerifyStatus::Temp,
                 None => VerifyStatus::Foreign,
             };
             entries.push(VerifyEntry {
@@ -841,7 +917,7 @@ impl FileStorage {
         for entry in entries.into_iter().filter(|e| {
             e.name.pipeline_id == pipeline_id && checkpoint_ids.contains(&e.name.checkpoint_id)
         }) {
-            if self.fs.delete(&Path::parse(&entry.path)?, false).await? {
+            if self.delete_entry(&entry).await? {
                 info!(path = %entry.path, "deleted checkpoint");
                 deleted.push(entry);
             }
@@ -867,6 +943,11 @@ impl FileStorage {
 fn unreadable_reason(error: &CheckpointError) -> Option<String> {
     match error {
         CheckpointError::Corrupt { source, .. } => Some(source.to_string()),
+        CheckpointError::SidecarMismatch {
+            sidecar, source, ..
+        } => Some(format!(
+            "its checksum sidecar {sidecar} disagrees: {source}"
+        )),
         CheckpointError::Fs(e @ FsError::NotARegularFile { .. }) => Some(e.to_string()),
         _ => None,
     }
@@ -885,13 +966,16 @@ fn now_millis() -> u64 {
 
 /// The committed checkpoint files in a job directory listing, newest first.
 fn checkpoint_entries(job_id: &str, listing: Vec<FileStatus>) -> Vec<CheckpointEntry> {
+    let sidecars = sidecars_by_file(&listing);
     let mut entries: Vec<CheckpointEntry> = listing
         .into_iter()
         .filter(|s| !s.is_dir)
         .filter_map(|s| {
-            CheckpointFileName::parse(s.path.name()).map(|name| CheckpointEntry {
+            let name = s.path.name();
+            CheckpointFileName::parse(name).map(|parsed| CheckpointEntry {
                 job_id: job_id.to_string(),
-                name,
+                name: parsed,
+                sidecar: sidecars.get(name).cloned(),
                 path: s.path.to_string(),
                 len: s.len,
             })
@@ -899,6 +983,46 @@ fn checkpoint_entries(job_id: &str, listing: Vec<FileStatus>) -> Vec<CheckpointE
         .collect();
     entries.sort_by(|a, b| CheckpointFileName::newest_first(&a.name, &b.name));
     entries
+}
+
+/// The Hadoop checksum sidecars of a listing, by the name of the file each belongs to.
+fn sidecars_by_file(listing: &[FileStatus]) -> HashMap<String, String> {
+    listing
+        .iter()
+        .filter(|s| !s.is_dir)
+        .filter_map(|s| {
+            sidecar::file_of_sidecar(s.path.name())
+                .map(|file| (file.to_string(), s.path.to_string()))
+        })
+        .collect()
+}
+
+/// The sidecars of checkpoint and temporary files that are not in the listing (or were just
+/// removed: `removed`), i.e. whose file is gone.
+fn orphan_sidecars<'a>(
+    listing: &'a [FileStatus],
+    removed: &HashSet<String>,
+) -> impl Iterator<Item = &'a FileStatus> {
+    let present: HashSet<&str> = listing
+        .iter()
+        .filter(|s| !s.is_dir && !removed.contains(s.path.name()))
+        .map(|s| s.path.name())
+        .collect();
+    listing.iter().filter(move |s| {
+        !s.is_dir
+            && sidecar::file_of_sidecar(s.path.name())
+                .is_some_and(|file| is_checkpoint_or_temp_name(file) && !present.contains(file))
+    })
+}
+
+/// A temporary file name of ckpt or of the Java engine.
+fn is_temp_name(name: &str) -> bool {
+    CheckpointFileName::parse_temp(name).is_some() || name.ends_with(LOCAL_TEMP_SUFFIX)
+}
+
+/// A name that belongs to the layout: a checkpoint or a temporary file.
+fn is_checkpoint_or_temp_name(name: &str) -> bool {
+    CheckpointFileName::parse(name).is_some() || is_temp_name(name)
 }
 
 /// Decodes and checks that the content belongs to the file's name.
@@ -952,6 +1076,7 @@ impl CheckpointStorage for FileStorage {
             name,
             path: path.to_string(),
             len: data.len(),
+            sidecar: None,
         });
         let pruned = match self.enforce_retention(&state.job_id, &name).await {
             Ok(pruned) => pruned,

@@ -6,6 +6,7 @@ pub mod codec;
 mod factory;
 mod file_storage;
 pub mod layout;
+pub mod sidecar;
 
 use std::fmt;
 use std::sync::Arc;
@@ -134,6 +135,20 @@ pub enum CheckpointError {
         /// Why.
         #[source]
         source: codec::CodecError,
+    },
+    /// A checkpoint file's Hadoop checksum sidecar (`.<name>.crc`) disagrees with it: Hadoop's
+    /// reader, and so the Java engine, refuses the file.
+    #[error(
+        "{path}: its checksum sidecar {sidecar} disagrees with it ({source}); Hadoop's reader refuses such a file"
+    )]
+    SidecarMismatch {
+        /// The checkpoint file.
+        path: String,
+        /// The sidecar.
+        sidecar: String,
+        /// How they disagree.
+        #[source]
+        source: sidecar::SidecarError,
     },
     /// Every checkpoint file of a job failed to read.
     #[error(
