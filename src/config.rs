@@ -60,6 +60,14 @@ pub struct CheckpointConfig {
     /// Time a checkpoint may take.
     #[serde(serialize_with = "as_millis")]
     pub timeout: Duration,
+    /// `schema-change-timeout`: time a schema-change checkpoint may take (Java: 30000 ms). The
+    /// engine's coordinator uses it; the storage does not.
+    #[serde(serialize_with = "as_millis")]
+    pub schema_change_timeout: Duration,
+    /// `retain-after-job-cancelled`: whether the engine keeps a cancelled job's checkpoints
+    /// (Java: false, it deletes them). The engine applies it; ckpt's commands never delete a job
+    /// by themselves.
+    pub retain_after_job_cancelled: bool,
     /// The storage.
     pub storage: StorageConfig,
 }
@@ -143,6 +151,10 @@ struct RawCheckpoint {
     interval: Option<u64>,
     #[serde(default, deserialize_with = "millis")]
     timeout: Option<u64>,
+    #[serde(rename = "schema-change-timeout", default, deserialize_with = "millis")]
+    schema_change_timeout: Option<u64>,
+    #[serde(rename = "retain-after-job-cancelled")]
+    retain_after_job_cancelled: Option<bool>,
     storage: Option<RawStorage>,
 }
 
@@ -298,7 +310,7 @@ fn millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     d.deserialize_option(InRange {
         min: MIN_INTERVAL_MS,
         max: MAX_INTERVAL_MS,
-        key: "interval and timeout",
+        key: "interval, timeout and schema-change-timeout",
         why: "milliseconds, the Java engine's minimum is 10",
     })
 }
@@ -554,6 +566,12 @@ pub fn parse(text: &str, source: &str) -> Result<LoadedConfig, ConfigError> {
         checkpoint: CheckpointConfig {
             interval: Duration::from_millis(checkpoint.interval.unwrap_or(DEFAULT_INTERVAL_MS)),
             timeout: Duration::from_millis(checkpoint.timeout.unwrap_or(DEFAULT_TIMEOUT_MS)),
+            schema_change_timeout: Duration::from_millis(
+                checkpoint
+                    .schema_change_timeout
+                    .unwrap_or(DEFAULT_TIMEOUT_MS),
+            ),
+            retain_after_job_cancelled: checkpoint.retain_after_job_cancelled.unwrap_or(false),
             storage: StorageConfig {
                 storage_type,
                 max_retained: storage.max_retained.unwrap_or(DEFAULT_MAX_RETAINED),
@@ -567,6 +585,39 @@ pub fn parse(text: &str, source: &str) -> Result<LoadedConfig, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 9: keys of current SeaTunnel engines are known, not "unknown key ignored".
+    #[test]
+    fn newer_engine_checkpoint_keys_are_known() {
+        let yaml = "seatunnel:\n  engine:\n    checkpoint:\n      schema-change-timeout: 45000\n      retain-after-job-cancelled: true\n";
+        let loaded = parse(yaml, "new.yaml").unwrap();
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        assert_eq!(
+            loaded.checkpoint.schema_change_timeout,
+            Duration::from_millis(45_000)
+        );
+        assert!(loaded.checkpoint.retain_after_job_cancelled);
+        let defaults = parse("seatunnel:\n  engine:\n    checkpoint: {}\n", "d.yaml").unwrap();
+        assert_eq!(
+            defaults.checkpoint.schema_change_timeout,
+            Duration::from_millis(30_000)
+        );
+        assert!(!defaults.checkpoint.retain_after_job_cancelled);
+        let bad = parse(
+            "seatunnel:\n  engine:\n    checkpoint:\n      schema-change-timeout: 5\n",
+            "b.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(bad.contains("schema-change-timeout"), "{bad}");
+        let bad = parse(
+            "seatunnel:\n  engine:\n    checkpoint:\n      retain-after-job-cancelled: maybe\n",
+            "b.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(bad.contains("retain-after-job-cancelled"), "{bad}");
+    }
 
     #[test]
     fn defaults_for_an_empty_file() {

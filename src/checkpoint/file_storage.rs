@@ -831,9 +831,7 @@ impl FileStorage {
                 {
                     continue;
                 }
-                _ if sidecar_of.is_some_and(is_checkpoint_or_temp_name) => {
-                    VerifyStatus::Temp
-                }
+                _ if sidecar_of.is_some_and(is_checkpoint_or_temp_name) => VerifyStatus::Temp,
                 Some(parsed) => {
                     let entry = CheckpointEntry {
                         job_id: job_id.to_string(),
