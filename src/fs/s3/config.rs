@@ -58,6 +58,14 @@ pub const IMDS_ENDPOINT: &str = "fs.s3a.ckpt.imds.endpoint";
 /// that is also a directory prefix fails with 500).
 pub const FILE_PROBE: &str = "fs.s3a.ckpt.file.probe";
 
+/// `fs.s3a.encryption.algorithm`: the server-side encryption objects are written with
+/// (`SSE-S3`, `SSE-KMS`, `DSSE-KMS`, `SSE-C`). Hadoop counts the key as sensitive: its value is
+/// never shown.
+pub const ENCRYPTION_ALGORITHM: &str = "fs.s3a.encryption.algorithm";
+/// `fs.s3a.server-side-encryption-algorithm`: the older name of [`ENCRYPTION_ALGORITHM`]
+/// (lower precedence).
+pub const ENCRYPTION_ALGORITHM_LEGACY: &str = "fs.s3a.server-side-encryption-algorithm";
+
 /// S3 refuses parts below 5 MiB (except the last).
 pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 /// S3 refuses parts above 5 GiB.
@@ -245,6 +253,10 @@ pub struct S3Settings {
     pub page_size: i32,
     /// Probe files with a one-key LIST instead of HEAD.
     pub probe_with_list: bool,
+    /// The server-side encryption the configuration names ([`ENCRYPTION_ALGORITHM`]): with KMS
+    /// or customer keys an object's ETag is not its MD5, so a lost reply is resolved by reading
+    /// the object back ([`wire::landed_check`]).
+    pub encryption: wire::Encryption,
 }
 
 fn conf_err(e: ConfError) -> FsError {
@@ -364,6 +376,23 @@ pub fn parse_endpoint(
         return Ok((Endpoint::Aws, region));
     }
     Ok((Endpoint::Custom(format!("{scheme}://{authority}")), None))
+}
+
+/// The server-side encryption named by [`ENCRYPTION_ALGORITHM`] (or its older name). An
+/// unknown method is an error, as in Hadoop; the value is not shown (Hadoop lists the key as
+/// sensitive).
+fn encryption_of(conf: &Configuration) -> Result<wire::Encryption, FsError> {
+    let (key, value) = match conf.get(ENCRYPTION_ALGORITHM) {
+        Some(v) => (ENCRYPTION_ALGORITHM, v),
+        None => match conf.get(ENCRYPTION_ALGORITHM_LEGACY) {
+            Some(v) => (ENCRYPTION_ALGORITHM_LEGACY, v),
+            None => return Ok(wire::Encryption::None),
+        },
+    };
+    wire::Encryption::from_hadoop_algorithm(value).ok_or_else(|| FsError::Config {
+        key: key.to_string(),
+        message: "unknown or unsupported encryption method (value not shown); expected SSE-S3, SSE-KMS, DSSE-KMS, SSE-C or none (client-side encryption, CSE-*, is not supported)".to_string(),
+    })
 }
 
 fn split_host_port(authority: &str) -> (&str, Option<&str>) {
@@ -486,7 +515,9 @@ pub fn settings_from_conf(conf: &Configuration, bucket: &str) -> Result<S3Settin
             });
         }
     };
+    let encryption = encryption_of(&conf)?;
     Ok(S3Settings {
+        encryption,
         probe_with_list,
         bucket: bucket.to_string(),
         endpoint,
@@ -627,6 +658,64 @@ mod tests {
         let s = settings_from_conf(&c, "b2").unwrap();
         assert_eq!(s.keys.access_key.as_deref(), Some("global-ak"));
         assert_eq!(s.endpoint, Endpoint::Aws);
+    }
+
+    #[test]
+    fn the_encryption_method_decides_how_a_lost_reply_is_resolved() {
+        use wire::{Encryption, LandedCheck, landed_check};
+        let enc =
+            |pairs: &[(&str, &str)]| settings_from_conf(&conf(pairs), "b1").map(|s| s.encryption);
+        assert_eq!(enc(&[]).unwrap(), Encryption::None);
+        for (value, want) in [
+            ("SSE-KMS", Encryption::Kms),
+            ("DSSE-KMS", Encryption::Kms),
+            ("SSE-C", Encryption::CustomerKey),
+            ("SSE-S3", Encryption::StoreManaged),
+        ] {
+            assert_eq!(
+                enc(&[(ENCRYPTION_ALGORITHM, value)]).unwrap(),
+                want,
+                "{value}"
+            );
+            assert_eq!(
+                enc(&[(ENCRYPTION_ALGORITHM_LEGACY, value)]).unwrap(),
+                want,
+                "{value}"
+            );
+        }
+        // The current name wins over the older one; per-bucket overrides apply.
+        assert_eq!(
+            enc(&[
+                (ENCRYPTION_ALGORITHM, "SSE-KMS"),
+                (ENCRYPTION_ALGORITHM_LEGACY, "SSE-S3")
+            ])
+            .unwrap(),
+            Encryption::Kms
+        );
+        assert_eq!(
+            enc(&[("fs.s3a.bucket.b1.encryption.algorithm", "SSE-C")]).unwrap(),
+            Encryption::CustomerKey
+        );
+        // With KMS or a customer key configured, a lost reply is resolved by a read back,
+        // whatever the server reports; with none, only what the server reports decides.
+        for value in ["SSE-KMS", "DSSE-KMS", "SSE-C"] {
+            let configured = enc(&[(ENCRYPTION_ALGORITHM, value)]).unwrap();
+            assert_eq!(
+                landed_check(configured, Encryption::None),
+                LandedCheck::ReadBack
+            );
+        }
+        let none = enc(&[]).unwrap();
+        assert_eq!(landed_check(none, Encryption::None), LandedCheck::Etag);
+        assert_eq!(landed_check(none, Encryption::Kms), LandedCheck::ReadBack);
+        // An unknown method fails, naming the key but not the value (a sensitive key).
+        let err = enc(&[(ENCRYPTION_ALGORITHM, "CSE-KMS-MARKER")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(ENCRYPTION_ALGORITHM) && !err.contains("MARKER"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -513,6 +513,7 @@ impl FileSystem for S3FileSystem {
             overwrite,
             buf: BytesMut::new(),
             upload: None,
+            sent: wire::SentDigest::new(),
             finished: false,
         }))
     }
@@ -657,6 +658,8 @@ struct S3Writer {
     overwrite: bool,
     buf: BytesMut,
     upload: Option<Multipart>,
+    /// The bytes of the parts uploaded so far, for a read back after a lost reply.
+    sent: wire::SentDigest,
     finished: bool,
 }
 
@@ -737,6 +740,7 @@ impl S3Writer {
             part = part.checksum_crc32(crc);
         }
         upload.parts.push(part.build());
+        self.sent.update(&data);
         Ok(())
     }
 
@@ -791,7 +795,7 @@ impl S3Writer {
             // An earlier attempt may have landed and only its reply been lost: then the
             // object there is ours, byte for byte, and the create succeeded.
             Err(FsError::AlreadyExists { .. })
-                if conditional && attempts > 1 && self.holds(&wire::md5_hex(&data)).await? =>
+                if conditional && attempts > 1 && self.holds_single(&data).await? =>
             {
                 tracing::info!(path = %self.path, "a retried conditional PUT found its own earlier attempt's object");
                 Ok(())
@@ -804,14 +808,67 @@ impl S3Writer {
         }
     }
 
-    /// True when the object at the key has ETag `etag` (what one of our attempts wrote).
-    async fn holds(&self, etag: &str) -> FsResult<bool> {
-        Ok(self
-            .ctx
-            .head(&self.key, &self.shown())
-            .await?
-            .and_then(|out| out.e_tag().map(|t| wire::etag_matches(t, etag)))
-            .unwrap_or(false))
+    /// True when the object at the key is `data` as one PUT of ours wrote it.
+    async fn holds_single(&self, data: &[u8]) -> FsResult<bool> {
+        let mut sent = wire::SentDigest::new();
+        sent.update(data);
+        self.holds(Some(&wire::md5_hex(data)), &sent).await
+    }
+
+    /// True when the object at the key is what one of our attempts wrote: its ETag is
+    /// `etag` when the ETag is the data's MD5 ([`wire::landed_check`]), else (KMS or customer
+    /// keys, configured or reported) its bytes read back are the bytes `sent`.
+    async fn holds(&self, etag: Option<&str>, sent: &wire::SentDigest) -> FsResult<bool> {
+        let Some(head) = self.ctx.head(&self.key, &self.shown()).await? else {
+            return Ok(false);
+        };
+        let reported = wire::Encryption::from_s3_response(
+            head.server_side_encryption().map(|e| e.as_str()),
+            head.sse_customer_algorithm().is_some(),
+        );
+        match wire::landed_check(self.ctx.settings.encryption, reported) {
+            wire::LandedCheck::Etag => Ok(etag
+                .zip(head.e_tag())
+                .is_some_and(|(ours, theirs)| wire::etag_matches(theirs, ours))),
+            wire::LandedCheck::ReadBack => {
+                let len = head.content_length().unwrap_or(-1);
+                if u64::try_from(len).ok() != Some(sent.len()) {
+                    return Ok(false);
+                }
+                let stored = self.read_back_digest().await?;
+                tracing::debug!(path = %self.path, same = stored.same_as(sent), "read the object back: its ETag is not its MD5 (KMS or customer key)");
+                Ok(stored.same_as(sent))
+            }
+        }
+    }
+
+    /// The digest of the object at the key, read in full (streamed, not buffered).
+    async fn read_back_digest(&self) -> FsResult<wire::SentDigest> {
+        let shown = self.shown();
+        let ctx = &self.ctx;
+        ctx.retrying("GET", &shown, |_| {
+            let sent = ctx
+                .client
+                .get_object()
+                .bucket(&ctx.settings.bucket)
+                .key(&self.key)
+                .send();
+            let shown = &shown;
+            async move {
+                let mut out = sent.await.map_err(|e| ctx.map_err("GET", shown, e))?;
+                let mut digest = wire::SentDigest::new();
+                while let Some(chunk) = out.body.next().await {
+                    let chunk = chunk.map_err(|e| FsError::Backend {
+                        scheme: ctx.scheme.clone(),
+                        message: format!("GET {shown}: reading the body failed: {e}"),
+                        retryable: true,
+                    })?;
+                    digest.update(&chunk);
+                }
+                Ok(digest)
+            }
+        })
+        .await
     }
 
     async fn check_absent(&self) -> FsResult<()> {
@@ -861,11 +918,7 @@ impl S3Writer {
             // finds the upload gone (NoSuchUpload) or, conditional, the object there (412).
             // The outcome is checked, not assumed: the object must carry our parts' ETag.
             Err(FsError::NotFound { .. } | FsError::AlreadyExists { .. })
-                if attempts > 1
-                    && match &ours {
-                        Some(etag) => self.holds(etag).await?,
-                        None => false,
-                    } =>
+                if attempts > 1 && self.holds(ours.as_deref(), &self.sent).await? =>
             {
                 tracing::info!(path = %self.path, "a retried CompleteMultipartUpload found the object its earlier attempt completed");
                 self.upload = None;
