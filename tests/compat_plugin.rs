@@ -1,0 +1,436 @@
+//! Compatibility with SeaTunnel's own published checkpoint storage plugins (issue 9):
+//! `checkpoint-storage-hdfs` 2.3.8 (`hdfs`, through its Hadoop 3.1.4 client, on local disk
+//! with Hadoop's `.crc` sidecars and on the MiniDFSCluster) and `checkpoint-storage-local-file`
+//! 2.3.8 (`localfile`), found by SeaTunnel's factory discovery and driven by compat-peer's
+//! `PluginPeer`. Both directions, value by value.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use ckpt::checkpoint::{CheckpointStorage, FileStorage, FileStorageOptions, PipelineState};
+use ckpt::conf::Configuration;
+use ckpt::fs::{FileSystem, FileSystemRegistry, Path};
+use common::hdfs_env::{self, HdfsEnv};
+use sha2::{Digest, Sha256};
+
+/// compat-peer's class path (built once per test binary).
+fn classpath() -> Option<String> {
+    static CP: OnceLock<Result<String, String>> = OnceLock::new();
+    let built = CP.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let out = Command::new(root.join("compat-peer/build.sh"))
+            .output()
+            .map_err(|e| format!("cannot run compat-peer/build.sh: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "compat-peer/build.sh failed (needs Java 17, Maven and SeaTunnel 2.3.8 from Maven Central): {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    });
+    match built {
+        Ok(cp) => Some(cp.clone()),
+        Err(why) => common::missing(why),
+    }
+}
+
+/// One of SeaTunnel's plugins with its plugin-config.
+struct JavaPlugin {
+    cp: String,
+    factory: &'static str,
+    props: PathBuf,
+}
+
+/// What a plugin printed for one state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seen {
+    job: String,
+    pipeline: i32,
+    checkpoint: i64,
+    /// Length and SHA-256 of the states; `None` for null states.
+    states: Option<(usize, String)>,
+}
+
+impl Seen {
+    fn of(state: &PipelineState) -> Seen {
+        Seen {
+            job: state.job_id.clone(),
+            pipeline: state.pipeline_id,
+            checkpoint: state.checkpoint_id,
+            states: Some((state.states.len(), sha256(&state.states))),
+        }
+    }
+}
+
+fn sha256(data: &[u8]) -> String {
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl JavaPlugin {
+    fn new(
+        cp: &str,
+        factory: &'static str,
+        dir: &std::path::Path,
+        config: &[(&str, String)],
+    ) -> Self {
+        let props = dir.join(format!("{factory}.properties"));
+        let text: String = config
+            .iter()
+            .map(|(k, v)| format!("{k}={}\n", v.replace('\\', "\\\\")))
+            .collect();
+        std::fs::write(&props, text).unwrap();
+        JavaPlugin {
+            cp: cp.to_string(),
+            factory,
+            props,
+        }
+    }
+
+    /// Runs a command; `Err` with the plugin's exception line when it failed.
+    fn run(&self, args: &[&str]) -> Result<Vec<String>, String> {
+        let out = Command::new("java")
+            .args([
+                "-Djava.net.preferIPv4Stack=true",
+                "-cp",
+                &self.cp,
+                "ckpt.compat.PluginPeer",
+            ])
+            .arg(self.factory)
+            .arg(&self.props)
+            .args(args)
+            .output()
+            .expect("java runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() {
+            Ok(stdout.lines().map(str::to_string).collect())
+        } else {
+            Err(format!(
+                "{stdout}\n{}",
+                tail(&String::from_utf8_lossy(&out.stderr), 15)
+            ))
+        }
+    }
+
+    fn must(&self, args: &[&str]) -> Vec<String> {
+        self.run(args)
+            .unwrap_or_else(|e| panic!("{} plugin {args:?} failed: {e}", self.factory))
+    }
+
+    fn store(&self, work: &std::path::Path, state: &PipelineState) -> String {
+        let file = work.join("states.bin");
+        std::fs::write(&file, &state.states).unwrap();
+        let lines = self.must(&[
+            "store",
+            &state.job_id,
+            &state.pipeline_id.to_string(),
+            &state.checkpoint_id.to_string(),
+            &file.display().to_string(),
+        ]);
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix("stored "))
+            .unwrap_or_else(|| panic!("no file name in {lines:?}"))
+            .to_string()
+    }
+
+    fn states(&self, args: &[&str]) -> Vec<Seen> {
+        parse_states(&self.must(args))
+    }
+}
+
+fn parse_states(lines: &[String]) -> Vec<Seen> {
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("state "))
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            assert_eq!(f.len(), 5, "{l}");
+            Seen {
+                job: f[0].to_string(),
+                pipeline: f[1].parse().unwrap(),
+                checkpoint: f[2].parse().unwrap(),
+                states: (f[3] != "null").then(|| (f[3].parse().unwrap(), f[4].to_string())),
+            }
+        })
+        .collect()
+}
+
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn state(job: &str, pipeline: i32, checkpoint: i64, len: usize) -> PipelineState {
+    let seed = (checkpoint as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ pipeline as u64;
+    PipelineState {
+        job_id: job.to_string(),
+        pipeline_id: pipeline,
+        checkpoint_id: checkpoint,
+        states: Bytes::from(
+            (0..len)
+                .map(|i| (seed.wrapping_add(i as u64).wrapping_mul(31) >> 7) as u8)
+                .collect::<Vec<u8>>(),
+        ),
+    }
+}
+
+fn ckpt_storage(fs: Arc<dyn FileSystem>, namespace: Path, checksum: bool) -> FileStorage {
+    FileStorage::new(
+        fs,
+        namespace,
+        FileStorageOptions {
+            max_retained: None,
+            checksum,
+            ..FileStorageOptions::default()
+        },
+    )
+}
+
+/// The whole exchange on one storage: `java` and `ckpt` see the same namespace.
+async fn exchange(
+    java: &JavaPlugin,
+    fs: Arc<dyn FileSystem>,
+    namespace: Path,
+    work: &std::path::Path,
+) {
+    let ckpt = ckpt_storage(fs.clone(), namespace.clone(), true);
+    let plain = ckpt_storage(fs, namespace, false);
+    let big_job = i64::MAX.to_string();
+
+    // Java writes; ckpt reads the same values.
+    let written = [
+        state("4001", 1, 1, 0),
+        state("4001", 1, 2, 1 << 20),
+        state("4001", 2, i64::MAX, 4096),
+        state(&big_job, 1, 0, 100),
+    ];
+    for s in &written {
+        java.store(work, s);
+    }
+    for s in &written {
+        let ours = ckpt
+            .get_checkpoint(&s.job_id, s.pipeline_id, s.checkpoint_id)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "ckpt reads {}/{}/{}: {e}",
+                    s.job_id, s.pipeline_id, s.checkpoint_id
+                )
+            });
+        assert_eq!(Seen::of(&ours), Seen::of(s));
+        let theirs = java.states(&[
+            "get",
+            &s.job_id,
+            &s.pipeline_id.to_string(),
+            &s.checkpoint_id.to_string(),
+        ]);
+        assert_eq!(theirs, vec![Seen::of(s)], "Java reads back what it wrote");
+    }
+    for (job, pipeline) in [("4001", 1), ("4001", 2), (big_job.as_str(), 1)] {
+        let ours = ckpt
+            .get_latest_checkpoint_by_pipeline(job, pipeline)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("ckpt finds no latest of {job}/{pipeline}"));
+        let theirs = java.states(&["latest", job, &pipeline.to_string()]);
+        assert_eq!(theirs, vec![Seen::of(&ours)], "latest of {job}/{pipeline}");
+    }
+    let mut jobs = ckpt.list_jobs().await.unwrap();
+    jobs.sort();
+    let mut expected = vec!["4001".to_string(), big_job.clone()];
+    expected.sort();
+    assert_eq!(jobs, expected);
+    let report = ckpt.verify().await.unwrap();
+    assert!(report.is_clean(), "verify on what Java wrote: {report:?}");
+
+    // ckpt writes, with and without its CRC field; Java reads every value back equal.
+    let ours = [
+        state("4002", 1, 10, 0),
+        state("4002", 1, 11, 300_000),
+        state("4002", 3, i64::MAX, 17),
+    ];
+    for (i, s) in ours.iter().enumerate() {
+        let storage = if i % 2 == 0 { &ckpt } else { &plain };
+        storage.store_checkpoint(s).await.unwrap();
+        let theirs = java.states(&[
+            "get",
+            &s.job_id,
+            &s.pipeline_id.to_string(),
+            &s.checkpoint_id.to_string(),
+        ]);
+        assert_eq!(theirs, vec![Seen::of(s)], "Java reads what ckpt stored");
+    }
+    assert_eq!(
+        java.states(&["latest", "4002", "1"]),
+        vec![Seen::of(&ours[1])],
+        "Java's latest of a pipeline ckpt wrote"
+    );
+    let all: Vec<Seen> = java.states(&["all", "4002"]);
+    assert_eq!(all.len(), 3, "{all:?}");
+
+    // Deletes in each direction are seen by the other side.
+    let deleted = ckpt.delete_checkpoint_files("4001", 1, &[1]).await.unwrap();
+    assert_eq!(deleted.len(), 1);
+    assert!(
+        java.run(&["get", "4001", "1", "1"]).is_err(),
+        "Java still finds the checkpoint ckpt deleted"
+    );
+    java.must(&["delete", "4002", "1", "10"]);
+    let left: Vec<i64> = ckpt
+        .list_checkpoints("4002")
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.name.pipeline_id == 1)
+        .map(|e| e.name.checkpoint_id)
+        .collect();
+    assert_eq!(left, vec![11], "ckpt lists what Java's delete left");
+    java.must(&["delete-job", &big_job]);
+    assert!(ckpt.list_checkpoints(&big_job).await.unwrap().is_empty());
+    let report = ckpt.verify().await.unwrap();
+    assert!(
+        report.is_clean(),
+        "after the deletes of both sides: {report:?}"
+    );
+}
+
+/// A namespace on local disk, `file:///`, as the Java engine's default deployment has it.
+fn local_namespace(dir: &std::path::Path) -> (String, Path) {
+    let ns = format!("{}/ns/", dir.display());
+    (ns.clone(), Path::parse(&format!("file://{ns}")).unwrap())
+}
+
+async fn local_fs(namespace: &Path) -> Arc<dyn FileSystem> {
+    FileSystemRegistry::with_builtins()
+        .get(namespace, &Configuration::new())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn hdfs_plugin_on_local_disk_both_directions() {
+    let Some(cp) = classpath() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (ns, namespace) = local_namespace(dir.path());
+    let java = JavaPlugin::new(
+        &cp,
+        "hdfs",
+        dir.path(),
+        &[
+            ("storage.type", "hdfs".into()),
+            ("fs.defaultFS", "file:///".into()),
+            ("namespace", ns.clone()),
+        ],
+    );
+    exchange(&java, local_fs(&namespace).await, namespace, dir.path()).await;
+    // Hadoop's local file system left its sidecars: ckpt removed them with their files.
+    let job = dir.path().join("ns/4001");
+    let names: Vec<String> = std::fs::read_dir(&job)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let sidecars = names.iter().filter(|n| n.ends_with(".crc")).count();
+    let files = names.iter().filter(|n| n.ends_with(".ser")).count();
+    assert!(sidecars > 0, "the plugin wrote sidecars: {names:?}");
+    assert_eq!(sidecars, files, "one sidecar per remaining file: {names:?}");
+}
+
+#[tokio::test]
+async fn localfile_plugin_both_directions() {
+    let Some(cp) = classpath() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (ns, namespace) = local_namespace(dir.path());
+    let java = JavaPlugin::new(&cp, "localfile", dir.path(), &[("namespace", ns)]);
+    exchange(&java, local_fs(&namespace).await, namespace, dir.path()).await;
+}
+
+/// A Java state whose states are null (the file has no field 4). Java's `getCheckpoint` gives
+/// back null states, on which the engine's restore cannot deserialize a checkpoint. ckpt
+/// decides: such a file is not a usable checkpoint; reading it names the missing field, and a
+/// restore falls back to the previous checkpoint of the pipeline, naming the file it skipped.
+#[tokio::test]
+async fn null_states_written_by_java_are_not_a_usable_checkpoint() {
+    let Some(cp) = classpath() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (ns, namespace) = local_namespace(dir.path());
+    let java = JavaPlugin::new(
+        &cp,
+        "hdfs",
+        dir.path(),
+        &[
+            ("storage.type", "hdfs".into()),
+            ("fs.defaultFS", "file:///".into()),
+            ("namespace", ns),
+        ],
+    );
+    let older = state("4003", 1, 4, 64);
+    java.store(dir.path(), &older);
+    java.must(&["store-null", "4003", "1", "5"]);
+    assert_eq!(
+        java.states(&["get", "4003", "1", "5"]),
+        vec![Seen {
+            job: "4003".into(),
+            pipeline: 1,
+            checkpoint: 5,
+            states: None
+        }],
+        "Java gives back null states"
+    );
+    let ckpt = ckpt_storage(local_fs(&namespace).await, namespace, true);
+    let err = ckpt
+        .get_checkpoint("4003", 1, 5)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("states") && err.contains("not a readable checkpoint"),
+        "{err}"
+    );
+    let restore = ckpt.restore_latest("4003", 1).await.unwrap();
+    assert_eq!(restore.state.map(|s| Seen::of(&s)), Some(Seen::of(&older)));
+    assert_eq!(restore.skipped.len(), 1, "{:?}", restore.skipped);
+    assert!(restore.skipped[0].path.ends_with("-1-5.ser"));
+}
+
+static SINGLE: OnceLock<Result<HdfsEnv, String>> = OnceLock::new();
+static HA: OnceLock<Result<HdfsEnv, String>> = OnceLock::new();
+
+async fn on_cluster(cell: &'static OnceLock<Result<HdfsEnv, String>>, mode: &str) {
+    let Some(cp) = classpath() else { return };
+    let Some(env) = hdfs_env::shared_blocking(cell, mode) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let namespace = env.fresh_dir("compat-plugin");
+    let hdfs_site = env.info.conf_dir.join("hdfs-site.xml");
+    let java = JavaPlugin::new(
+        &cp,
+        "hdfs",
+        dir.path(),
+        &[
+            ("storage.type", "hdfs".into()),
+            ("fs.defaultFS", env.info.default_fs.clone()),
+            ("hdfs_site_path", hdfs_site.display().to_string()),
+            ("namespace", format!("{}/", namespace.path())),
+        ],
+    );
+    exchange(&java, env.file_system(&[]).await, namespace, dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hdfs_plugin_on_a_single_namenode_cluster() {
+    on_cluster(&SINGLE, "single").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hdfs_plugin_on_an_ha_nameservice() {
+    on_cluster(&HA, "ha").await;
+}
