@@ -2,7 +2,7 @@
 # Side-by-side benchmark of ckpt and the Java checkpoint storage of Apache SeaTunnel's engine, in
 # one run, on the same storage.
 #
-#   scripts/bench-vs-java.sh [local|hdfs] [--size 64K] [--pipelines 4] [--checkpoints 50]
+#   scripts/bench-vs-java.sh [local|hdfs|hdfs-dn-down] [--size 64K] [--pipelines 4] [--checkpoints 50]
 #                            [--rounds 3] [--max-retained 3] [--warmup-passes 1]
 #                            [--json-out FILE] [--keep] [--debug]
 #
@@ -13,7 +13,15 @@
 #   local  each run stores under a fresh namespace in a temporary directory (file:///)
 #   hdfs   one MiniDFSCluster (hdfs-testenv single, 127.0.0.1) for the whole run, a fresh
 #          namespace under /ckpt per run; stopped at the end
-# Then prints, per phase, the median over rounds of p50, p99 and MiB/s for both and the ratio
+#   hdfs-dn-down  as hdfs, with 3 DataNodes and replication 3, and Hadoop's production dead-node
+#          detection (--heartbeat-recheck-ms 300000: 610 s); once the cluster is ready one DataNode
+#          is stopped without telling the NameNode (hdfs-testenv stop-dn), so for the whole run it
+#          keeps handing that DataNode out in every new block's pipeline (issue 8). Every file a
+#          run creates then has to get past the dead DataNode (abandon the block, addBlock again
+#          excluding it), each implementation the way it does. At the end the NameNode is asked
+#          whether it still held the DataNode live (else the numbers are those of a healthy
+#          cluster: the run fails). Compare with an hdfs run of the same workload.
+## Then prints, per phase, the median over rounds of p50, p99 and MiB/s for both and the ratio
 # java/ckpt, plus peak RSS and whole-process wall time (measured from outside, start-up
 # included). The JVM gets --warmup-passes full passes of the workload before the measured one
 # (excluded from its phases, included in its wall time, and shown separately).
@@ -27,7 +35,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 log() { printf '[bench-vs-java %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'bench-vs-java: %s\n' "$1" >&2; exit "${2:-1}"; }
-usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 mode=local
 size=64K
@@ -60,7 +68,10 @@ while [[ $# -gt 0 ]]; do
     *) die "unknown argument $1 (see --help)" 2 ;;
   esac
 done
-[[ "$mode" == local || "$mode" == hdfs ]] || die "mode must be local or hdfs, not $mode" 2
+case "$mode" in
+  local|hdfs|hdfs-dn-down) ;;
+  *) die "mode must be local, hdfs or hdfs-dn-down, not $mode" 2 ;;
+esac
 for pair in "pipelines:$pipelines" "checkpoints:$checkpoints" "rounds:$rounds" "max-retained:$max_retained"; do
   [[ "${pair#*:}" =~ ^[1-9][0-9]*$ ]] || die "--${pair%%:*} must be a positive integer, not ${pair#*:}" 2
 done
@@ -113,11 +124,31 @@ trap 'exit 130' INT TERM
 
 # Where each implementation stores: fs URI, namespace of run N, extra settings.
 conf_dir=""
-if [[ "$mode" == hdfs ]]; then
-  log "starting a MiniDFSCluster (hdfs-testenv single, 127.0.0.1)"
+# hdfs-dn-down: the DataNode stopped after start-up (the NameNode is not told).
+DOWN_DN=0
+cluster_args=()
+[[ "$mode" == hdfs-dn-down ]] && cluster_args=(--datanodes 3 --heartbeat-recheck-ms 300000)
+# One control command to the cluster; prints its reply (the text after OK).
+cluster_cmd() { # COMMAND...
+  local before reply
+  before=$(wc -l <"$WORK/cluster.out")
+  echo "$*" >&7
+  for _ in $(seq 1 600); do
+    if (( $(wc -l <"$WORK/cluster.out") > before )); then
+      reply="$(sed -n "$((before + 1))p" "$WORK/cluster.out")"
+      [[ "$reply" == OK* ]] || die "hdfs-testenv: $* answered: $reply"
+      echo "${reply#OK }"
+      return
+    fi
+    sleep 0.1
+  done
+  die "hdfs-testenv did not answer $* in 60 s ($WORK/cluster.log)"
+}
+if [[ "$mode" == hdfs* ]]; then
+  log "starting a MiniDFSCluster (hdfs-testenv single ${cluster_args[*]}, 127.0.0.1)"
   mkfifo "$WORK/cluster.ctl"
   env -u HADOOP_USER_NAME -u HADOOP_CONF_DIR "$ROOT/hdfs-testenv/run.sh" single "$WORK/cluster" \
-    <"$WORK/cluster.ctl" >"$WORK/cluster.out" 2>"$WORK/cluster.log" &
+    "${cluster_args[@]}" <"$WORK/cluster.ctl" >"$WORK/cluster.out" 2>"$WORK/cluster.log" &
   CLUSTER_PID=$!
   exec 7>"$WORK/cluster.ctl"
   timeout_s="${CKPT_HDFS_START_TIMEOUT:-600}"
@@ -134,6 +165,11 @@ if [[ "$mode" == hdfs ]]; then
   fs_uri="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["defaultFS"])' "$info")"
   conf_dir="$(dirname "$info")"
   log "cluster ready at $fs_uri"
+  if [[ "$mode" == hdfs-dn-down ]]; then
+    down_addr="$(cluster_cmd dn-address "$DOWN_DN")"
+    stopped="$(cluster_cmd stop-dn "$DOWN_DN")"
+    log "stop-dn $DOWN_DN: $stopped"
+  fi
   namespace_of() { echo "/ckpt/bench-vs-java/$1/"; }
 else
   fs_uri="file:///"
@@ -150,7 +186,7 @@ ckpt_yaml() { # NAMESPACE FILE
     echo "        type: hdfs"
     echo "        max-retained: $max_retained"
     echo "        plugin-config:"
-    if [[ "$mode" == hdfs ]]; then
+    if [[ "$mode" == hdfs* ]]; then
       echo "          storage.type: hdfs"
       echo "          fs.defaultFS: \"$fs_uri\""
       echo "          hdfs_site_path: \"$conf_dir/hdfs-site.xml\""
@@ -207,11 +243,20 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 
+dn_down_note=""
+if [[ "$mode" == hdfs-dn-down ]]; then
+  # The NameNode must still have handed the stopped DataNode out at the end of the last run.
+  nn_view="$(cluster_cmd nn-dn-state "$DOWN_DN")"
+  [[ "$nn_view" == "nn0=live" ]] || die "the NameNode no longer holds the stopped DataNode live ($nn_view): \
+the later runs did not meet a dead DataNode; use a shorter workload"
+  dn_down_note="DataNode dn$DOWN_DN at $down_addr stopped before the first run; the NameNode still held it live after the last (3 DataNodes, replication 3: it is in every new block's pipeline)"
+fi
+
 python3 - "$manifest" "$mode" "$size" "$pipelines" "$checkpoints" "$rounds" "$max_retained" \
-  "$warmup_passes" "$json_out" "$(date -u +%Y-%m-%dT%H:%MZ)" "$profile" <<'PY'
+  "$warmup_passes" "$json_out" "$(date -u +%Y-%m-%dT%H:%MZ)" "$profile" "$dn_down_note" <<'PY'
 import json, os, statistics, sys
 
-manifest, mode, size, pipelines, checkpoints, rounds, max_retained, warmup, json_out, when, profile = sys.argv[1:]
+manifest, mode, size, pipelines, checkpoints, rounds, max_retained, warmup, json_out, when, profile, dn_down_note = sys.argv[1:]
 pipelines, checkpoints, rounds = int(pipelines), int(checkpoints), int(rounds)
 PHASES = ["store", "restore_latest"]
 expected = pipelines * checkpoints
@@ -295,6 +340,8 @@ print(f"machine: {os.cpu_count()} CPUs, 1-minute load average after each run: me
       f"max {max(loads):.2f} (includes the benchmark itself; much above 1-2 means other work disturbed the runs)")
 if profile != "release":
     print(f"WARNING: ckpt {profile} build: these numbers say nothing about ckpt's speed")
+if dn_down_note:
+    print(f"note: {dn_down_note}")
 if mode == "local":
     print("note: on local disk ckpt fsyncs each checkpoint file and its directory; Hadoop's LocalFileSystem "
           "(Java) does not fsync at all")

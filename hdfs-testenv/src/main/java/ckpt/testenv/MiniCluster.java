@@ -547,6 +547,12 @@ public final class MiniCluster {
                 stoppedDataNodes.put(i, cluster.stopDataNode(cur));
                 return " stopped dn" + i + " at " + addr + " (NameNodes not told)";
             }
+            case "nn-dn-state": {
+                // What the NameNodes think of DataNode I: after stop-dn, "live" until they miss
+                // its heartbeats (see --heartbeat-recheck-ms).
+                int i = arg(p, dataNodes.size());
+                return " " + nnDataNodeState(dataNodes.get(i).getDatanodeId());
+            }
             case "dn-address": {
                 int i = arg(p, dataNodes.size());
                 return " " + dataNodes.get(i).getDatanodeId().getXferAddr();
@@ -577,8 +583,16 @@ public final class MiniCluster {
                     throw e;
                 }
                 List<DataNode> now = cluster.getDataNodes();
-                dataNodes.set(i, now.get(now.size() - 1));
-                cluster.waitActive();
+                DataNode restarted = now.get(now.size() - 1);
+                dataNodes.set(i, restarted);
+                if (stoppedDataNodes.isEmpty()) {
+                    cluster.waitActive();
+                } else {
+                    // waitActive would wait for the NameNodes to count as many live DataNodes
+                    // as are running, and they still count the other stopped ones after stop-dn.
+                    cluster.waitDatanodeFullyStarted(restarted, 120_000);
+                    cluster.waitDatanodeConnectedToActive(restarted, 120_000);
+                }
                 return " restarted dn" + i + how;
             }
             default:
@@ -646,6 +660,24 @@ public final class MiniCluster {
                 System.err.println("hdfs-testenv: could not mark datanode dead on nn" + n + ": " + t);
             }
         }
+    }
+
+    /** "nn0=live nn1=dead": each NameNode's view of a DataNode (live, dead, unknown or down for a stopped NameNode). */
+    private String nnDataNodeState(org.apache.hadoop.hdfs.protocol.DatanodeID id) throws java.io.IOException {
+        int nns = ha ? 2 : 1;
+        StringBuilder b = new StringBuilder();
+        for (int n = 0; n < nns; n++) {
+            String st;
+            if (!cluster.isNameNodeUp(n)) {
+                st = "down";
+            } else {
+                DatanodeDescriptor d = cluster.getNamesystem(n).getBlockManager().getDatanodeManager().getDatanode(id);
+                st = d == null ? "unknown" : d.isAlive() ? "live" : "dead";
+            }
+            if (n > 0) b.append(' ');
+            b.append("nn").append(n).append('=').append(st);
+        }
+        return b.toString();
     }
 
     private boolean isActive(int i) {
