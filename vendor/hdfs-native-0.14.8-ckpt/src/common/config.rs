@@ -33,6 +33,8 @@ const DFS_CLIENT_SOCKET_TIMEOUT: &str = "dfs.client.socket-timeout";
 const DEFAULT_SOCKET_TIMEOUT_MILLIS: u64 = 60_000;
 const DFS_CLIENT_BLOCK_WRITE_RETRIES: &str = "dfs.client.block.write.retries";
 const DEFAULT_BLOCK_WRITE_RETRIES: u32 = 3;
+const DFS_CLIENT_PIPELINE_RECOVERY_MAX_RETRIES: &str = "dfs.client.pipeline.recovery.max-retries";
+const DEFAULT_PIPELINE_RECOVERY_MAX_RETRIES: u32 = 5;
 
 const HADOOP_SECURITY_AUTHENTICATION: &str = "hadoop.security.authentication";
 
@@ -115,6 +117,15 @@ impl Configuration {
         self.get_u64(
             DFS_CLIENT_BLOCK_WRITE_RETRIES,
             DEFAULT_BLOCK_WRITE_RETRIES as u64,
+        ) as u32
+    }
+
+    /// How many pipeline recoveries in a row a block writer makes for the same unacknowledged
+    /// packet before it fails the write (Hadoop's `dfs.client.pipeline.recovery.max-retries`).
+    pub(crate) fn pipeline_recovery_max_retries(&self) -> u32 {
+        self.get_u64(
+            DFS_CLIENT_PIPELINE_RECOVERY_MAX_RETRIES,
+            DEFAULT_PIPELINE_RECOVERY_MAX_RETRIES as u64,
         ) as u32
     }
 

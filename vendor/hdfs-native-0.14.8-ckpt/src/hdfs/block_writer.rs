@@ -183,6 +183,39 @@ fn remove_nodes(block: &mut hdfs::LocatedBlockProto, indexes: &[usize]) {
     }
 }
 
+/// Hadoop's bound on pipeline recoveries (`DataStreamer.pipelineRecoveryCount`): at most
+/// `max_retries` recoveries in a row while the same packet stays unacknowledged; an
+/// acknowledgement in between starts the count again.
+#[derive(Debug)]
+struct RecoveryBudget {
+    max_retries: u32,
+    count: u32,
+    // Sequence number of the first unacknowledged packet at the last recovery.
+    stuck_at: Option<i64>,
+}
+
+impl RecoveryBudget {
+    fn new(max_retries: u32) -> Self {
+        Self {
+            max_retries,
+            count: 0,
+            stuck_at: None,
+        }
+    }
+
+    /// Counts a recovery whose first unacknowledged packet is `first_unacked`; false when the
+    /// budget for that packet is spent and the write must fail.
+    fn try_recover(&mut self, first_unacked: Option<i64>) -> bool {
+        if first_unacked != self.stuck_at {
+            // Packets were acknowledged since the last recovery.
+            self.stuck_at = first_unacked;
+            self.count = 0;
+        }
+        self.count = self.count.saturating_add(1);
+        self.count <= self.max_retries
+    }
+}
+
 enum WriteStatus {
     Success,
     Recover(Vec<usize>, Vec<WritePacket>),
@@ -472,6 +505,7 @@ pub(crate) struct ReplicatedBlockWriter {
     // called on it (Hadoop's DataStreamer.isAppend / isHflushed).
     is_append: bool,
     is_hflushed: bool,
+    recovery_budget: RecoveryBudget,
 }
 
 impl ReplicatedBlockWriter {
@@ -530,6 +564,7 @@ impl ReplicatedBlockWriter {
             pipeline: Some(pipeline),
             status: status.clone(),
             replace_datanode: config.get_replace_datanode_on_failure_policy(),
+            recovery_budget: RecoveryBudget::new(config.pipeline_recovery_max_retries()),
             config,
             handle,
             is_append,
@@ -549,93 +584,132 @@ impl ReplicatedBlockWriter {
             "Failed nodes: {:?}, block locs: {:?}",
             failed_nodes, self.block.locs
         );
-        let failed_names: Vec<String> = failed_nodes
-            .iter()
-            .map(|i| pipeline_node_name(&self.block, *i))
-            .collect();
-        warn!("Pipeline recovery: {} failed", failed_names.join(", "));
-        if failed_nodes.len() >= self.block.locs.len() {
+        // As Hadoop's DataStreamer: give up after max-retries recoveries in a row for the same
+        // packet (no acknowledgement in between).
+        let first_unacked = packets_to_replay
+            .first()
+            .or(next_packet)
+            .map(|p| p.header.seqno);
+        if !self.recovery_budget.try_recover(first_unacked) {
             return Err(HdfsError::DataTransferError(format!(
-                "All DataNodes of the pipeline failed: {}",
-                failed_names.join(", ")
+                "pipeline recovery for block {} failed {} times in a row for the same packet \
+                 (dfs.client.pipeline.recovery.max-retries = {})",
+                block_name(&self.block.b),
+                self.recovery_budget.max_retries,
+                self.recovery_budget.max_retries
             )));
         }
 
-        debug!("Recovering block writer");
-
-        let mut existing_block = self.block.clone();
-        let exclude_nodes: Vec<_> = failed_nodes
-            .iter()
-            .filter_map(|i| self.block.locs.get(*i).cloned())
-            .collect();
-        remove_nodes(&mut existing_block, &failed_nodes);
-        // A plain create is not an append, whatever the block already holds (Hadoop passes
-        // the stream's isAppend and isHflushed).
-        let should_replace = self.replace_datanode.should_replace(
-            self.status
-                .block_replication
-                .unwrap_or(self.block.locs.len() as u32),
-            existing_block.locs.len(),
-            self.is_append,
-            self.is_hflushed,
-        );
-
-        let mut new_block = self.block.clone();
-
-        if should_replace {
-            match self
-                .add_datanode_to_pipeline(existing_block, &exclude_nodes)
-                .await
-            {
-                Ok(located_block) => {
-                    new_block.locs = located_block.locs;
-                    new_block.storage_i_ds = located_block.storage_i_ds;
-                    new_block.storage_types = located_block.storage_types;
-                }
-                Err(e) => {
-                    if !self.replace_datanode.is_best_effort() {
-                        return Err(e);
-                    }
-                    warn!("Failed to add replacement datanode: {}", e);
-                    remove_nodes(&mut new_block, &failed_nodes);
-                }
-            }
-        } else {
-            remove_nodes(&mut new_block, &failed_nodes);
-        }
-
-        let mut bytes_acked = new_block.b.num_bytes();
+        let mut bytes_acked = self.block.b.num_bytes();
         for packet in packets_to_replay.iter() {
             bytes_acked -= packet.data.len() as u64;
         }
-
         if let Some(next_packet) = next_packet {
             bytes_acked -= next_packet.data.len() as u64;
         }
 
-        let old_block = std::mem::replace(&mut self.block, new_block);
+        // The block as the NameNode knows it, before this recovery: updatePipeline moves it to
+        // the new generation stamp and pipeline once one could be set up.
+        let old_block = self.block.b.clone();
+        // Every DataNode that failed during this recovery: never offered as a replacement.
+        let mut exclude_nodes: Vec<hdfs::DatanodeInfoProto> = Vec::new();
+        let mut failed_nodes = failed_nodes;
+        // As Hadoop's setupPipelineInternal: while the pipeline with the failed DataNodes taken
+        // out (and replaced, as the policy says) cannot be set up, the DataNode its setup blames
+        // is taken out too and the setup tried again. Each round takes out one more DataNode,
+        // which is then excluded: the loop ends when none is left (or no replacement is found).
+        let pipeline = loop {
+            let failed_names: Vec<String> = failed_nodes
+                .iter()
+                .map(|i| pipeline_node_name(&self.block, *i))
+                .collect();
+            warn!("Pipeline recovery: {} failed", failed_names.join(", "));
+            if failed_nodes.len() >= self.block.locs.len() {
+                return Err(HdfsError::DataTransferError(format!(
+                    "All DataNodes of the pipeline failed: {}",
+                    failed_names.join(", ")
+                )));
+            }
+            exclude_nodes.extend(
+                failed_nodes
+                    .iter()
+                    .filter_map(|i| self.block.locs.get(*i).cloned()),
+            );
 
-        let updated_block = self
-            .protocol
-            .update_block_for_pipeline(self.block.b.clone())
-            .await?;
+            debug!("Recovering block writer");
 
-        // self.block.b.generation_stamp = updated_block.block.b.generation_stamp;
-        self.block.block_token = updated_block.block.block_token;
+            let mut existing_block = self.block.clone();
+            remove_nodes(&mut existing_block, &failed_nodes);
+            // A plain create is not an append, whatever the block already holds (Hadoop passes
+            // the stream's isAppend and isHflushed).
+            let should_replace = self.replace_datanode.should_replace(
+                self.status
+                    .block_replication
+                    .unwrap_or(self.block.locs.len() as u32),
+                existing_block.locs.len(),
+                self.is_append,
+                self.is_hflushed,
+            );
 
-        let pipeline = Self::setup_pipeline(
-            &self.protocol,
-            &self.block,
-            &self.server_defaults,
-            Some(updated_block.block.b.generation_stamp),
-            Some(bytes_acked),
-            &self.config,
-            &self.handle,
-        )
-        .await
-        .map_err(|e| e.error)?;
+            let mut new_block = self.block.clone();
 
-        self.block.b.generation_stamp = updated_block.block.b.generation_stamp;
+            if should_replace {
+                match self
+                    .add_datanode_to_pipeline(existing_block, &exclude_nodes)
+                    .await
+                {
+                    Ok(located_block) => {
+                        new_block.locs = located_block.locs;
+                        new_block.storage_i_ds = located_block.storage_i_ds;
+                        new_block.storage_types = located_block.storage_types;
+                    }
+                    Err(e) => {
+                        if !self.replace_datanode.is_best_effort() {
+                            return Err(e);
+                        }
+                        warn!("Failed to add replacement datanode: {}", e);
+                        remove_nodes(&mut new_block, &failed_nodes);
+                    }
+                }
+            } else {
+                remove_nodes(&mut new_block, &failed_nodes);
+            }
+
+            self.block = new_block;
+
+            let updated_block = self
+                .protocol
+                .update_block_for_pipeline(self.block.b.clone())
+                .await?;
+
+            // self.block.b.generation_stamp = updated_block.block.b.generation_stamp;
+            self.block.block_token = updated_block.block.block_token;
+
+            match Self::setup_pipeline(
+                &self.protocol,
+                &self.block,
+                &self.server_defaults,
+                Some(updated_block.block.b.generation_stamp),
+                Some(bytes_acked),
+                &self.config,
+                &self.handle,
+            )
+            .await
+            {
+                Ok(pipeline) => {
+                    self.block.b.generation_stamp = updated_block.block.b.generation_stamp;
+                    break pipeline;
+                }
+                Err(PipelineSetupError {
+                    bad_node: Some(bad),
+                    error,
+                }) => {
+                    warn!("Pipeline recovery: setting up the pipeline failed: {error}");
+                    failed_nodes = vec![bad];
+                }
+                Err(e) => return Err(e.error),
+            }
+        };
 
         for packet in packets_to_replay {
             pipeline.send_packet(packet).await.map_err(|_| {
@@ -645,7 +719,7 @@ impl ReplicatedBlockWriter {
 
         self.protocol
             .update_pipeline(
-                old_block.b,
+                old_block,
                 self.block.b.clone(),
                 self.block.locs.iter().map(|l| l.id.clone()).collect(),
                 self.block.storage_i_ds.clone(),
@@ -1291,5 +1365,44 @@ impl StripedBlockWriter {
         extended_block.num_bytes = Some(self.bytes_written as u64);
 
         Ok(extended_block)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RecoveryBudget;
+
+    #[test]
+    fn recovery_budget_allows_max_retries_for_the_same_packet() {
+        let mut budget = RecoveryBudget::new(5);
+        for _ in 0..5 {
+            assert!(budget.try_recover(Some(7)));
+        }
+        assert!(!budget.try_recover(Some(7)), "the sixth recovery for packet 7 fails");
+        assert!(!budget.try_recover(Some(7)));
+    }
+
+    #[test]
+    fn recovery_budget_starts_again_after_an_acknowledgement() {
+        let mut budget = RecoveryBudget::new(2);
+        assert!(budget.try_recover(Some(3)));
+        assert!(budget.try_recover(Some(3)));
+        // Packet 3 was acknowledged: 4 is the first unacknowledged one now.
+        assert!(budget.try_recover(Some(4)));
+        assert!(budget.try_recover(Some(4)));
+        assert!(!budget.try_recover(Some(4)));
+    }
+
+    #[test]
+    fn recovery_budget_counts_recoveries_with_nothing_unacknowledged() {
+        let mut budget = RecoveryBudget::new(1);
+        assert!(budget.try_recover(None));
+        assert!(!budget.try_recover(None));
+    }
+
+    #[test]
+    fn recovery_budget_of_zero_allows_no_recovery() {
+        let mut budget = RecoveryBudget::new(0);
+        assert!(!budget.try_recover(Some(0)));
     }
 }
