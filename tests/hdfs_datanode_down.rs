@@ -417,9 +417,10 @@ async fn second_datanode_down_during_pipeline_recovery() {
                     stopped.push(dn);
                 }
             }
-            writer.write(chunk.clone()).await.unwrap_or_else(|e| {
-                panic!("write after the {a} and {b} DataNodes stopped: {e}")
-            });
+            writer
+                .write(chunk.clone())
+                .await
+                .unwrap_or_else(|e| panic!("write after the {a} and {b} DataNodes stopped: {e}"));
         }
         writer
             .close()

@@ -1378,7 +1378,10 @@ mod tests {
         for _ in 0..5 {
             assert!(budget.try_recover(Some(7)));
         }
-        assert!(!budget.try_recover(Some(7)), "the sixth recovery for packet 7 fails");
+        assert!(
+            !budget.try_recover(Some(7)),
+            "the sixth recovery for packet 7 fails"
+        );
         assert!(!budget.try_recover(Some(7)));
     }
 
