@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ckpt::checkpoint::{CheckpointError, CheckpointStorage, FileStorage, FileStorageOptions};
-use ckpt::fs::FsError;
 use common::checkpoint_suite::state;
 use common::conformance::pattern;
 use common::hdfs_env::HdfsEnv;
@@ -29,11 +28,7 @@ struct PipelineLog {
 }
 
 fn retryable(e: &CheckpointError) -> bool {
-    match e {
-        CheckpointError::Fs(FsError::RetriesExhausted { last, .. }) => last.is_retryable(),
-        CheckpointError::Fs(fs) => fs.is_retryable(),
-        _ => false,
-    }
+    e.is_retryable()
 }
 
 async fn pipeline_loop(

@@ -15,7 +15,11 @@ use super::layout::{self, CheckpointFileName};
 use super::sidecar;
 use super::{CheckpointError, CheckpointResult, CheckpointStorage, PipelineState};
 use crate::fs::local::LOCAL_TEMP_SUFFIX;
-use crate::fs::{FileStatus, FileSystem, FsError, Path};
+use crate::fs::{FileStatus, FileSystem, FsError, Path, retry};
+
+/// The listing before a store (for the newest millis) gets at most this fraction (1/n) of the
+/// store's time budget, so that a slow listing cannot eat the write's.
+const LISTING_SHARE: u32 = 4;
 
 /// Tuning of a [`FileStorage`].
 #[derive(Debug, Clone)]
@@ -557,28 +561,141 @@ impl FileStorage {
         rest.is_empty()
     }
 
-    /// The newest `millis` of a pipeline's files as far as this storage knows, listing the
-    /// job once when it knows nothing yet. `None` when the listing fails: the store goes on
-    /// with the clock, and retention protects it anyway.
-    /// The newest millis seen of a pipeline. A listing that fails is skipped (the store goes
-    /// on), except when the storage gave up retrying: then the write would spend a second retry
-    /// budget on a storage that does not answer, and the store fails at once instead.
-    async fn newest_millis(&self, job_id: &str, pipeline_id: i32) -> CheckpointResult<Option<u64>> {
+    /// The newest millis of a pipeline's files as far as this storage knows, listing the job
+    /// once when it knows nothing yet, within `budget` (a part of the store's budget, so that
+    /// a slow listing cannot eat the write's).
+    ///
+    /// A listing that fails or runs out of its budget does not fail the store: it goes on with
+    /// the clock alone (`None`) and a warning. The write then gets the rest of the store's
+    /// budget and reports the storage's error itself if the storage is really down; if it
+    /// succeeds, the new file may sort older than a file of a writer whose clock is ahead,
+    /// which retention never deletes and warns about (see the README's Guarantees).
+    async fn newest_millis(
+        &self,
+        job_id: &str,
+        pipeline_id: i32,
+        budget: Option<Duration>,
+    ) -> Option<u64> {
         let key = (job_id.to_string(), pipeline_id);
         if let Some(millis) = lock(&self.newest_seen).get(&key) {
-            return Ok(Some(*millis));
+            return Some(*millis);
         }
-        match self.list_checkpoints(job_id).await {
+        let listing = self.list_checkpoints(job_id);
+        let listed = match budget {
+            Some(budget) => {
+                match tokio::time::timeout(budget, retry::with_budget(budget, listing)).await {
+                    Ok(listed) => listed,
+                    Err(_) => {
+                        warn!(
+                            job_id,
+                            pipeline_id,
+                            ?budget,
+                            "listing the job before storing took longer than its part of the time budget; naming the checkpoint by this host's clock alone"
+                        );
+                        return None;
+                    }
+                }
+            }
+            None => listing.await,
+        };
+        match listed {
             Ok(entries) => {
                 self.note_listing(job_id, &entries);
-                Ok(lock(&self.newest_seen).get(&key).copied())
+                lock(&self.newest_seen).get(&key).copied()
             }
-            Err(CheckpointError::Fs(e @ FsError::RetriesExhausted { .. })) => Err(e.into()),
             Err(e) => {
-                debug!(error = %e, job_id, "could not list the job before storing");
-                Ok(None)
+                warn!(error = %e, job_id, pipeline_id, "could not list the job before storing; naming the checkpoint by this host's clock alone");
+                None
             }
         }
+    }
+
+    /// [`CheckpointStorage::store_checkpoint`] after validation and encoding, under the
+    /// store's `budget` when the file system has one: the listing for the newest millis gets
+    /// at most [`LISTING_SHARE`] of it, and retention after the commit only what is left.
+    async fn store_encoded(
+        &self,
+        state: &PipelineState,
+        dir: &Path,
+        data: &EncodedParts,
+        budget: Option<Duration>,
+    ) -> CheckpointResult<StoredCheckpoint> {
+        let floor = self
+            .newest_millis(
+                &state.job_id,
+                state.pipeline_id,
+                budget.map(|b| b / LISTING_SHARE),
+            )
+            .await;
+        if let Some(newest) = floor
+            && newest >= now_millis()
+        {
+            warn!(
+                job_id = %state.job_id,
+                pipeline_id = state.pipeline_id,
+                ahead_ms = newest - now_millis(),
+                "the newest checkpoint of this pipeline is dated ahead of this host's clock; the new one is named after it so that restores (which order by the time in the name, in ckpt and Java) choose it; check the clock synchronisation of every host writing this namespace"
+            );
+        }
+        let mut attempt = 0;
+        let (path, name) = loop {
+            let name = CheckpointFileName {
+                millis: self.next_millis(floor),
+                random: rand::random_range(0..layout::RANDOM_RANGE),
+                pipeline_id: state.pipeline_id,
+                checkpoint_id: state.checkpoint_id,
+            };
+            match self.commit(dir, &name, data).await {
+                Ok(path) => break (path, name),
+                // Another writer took the same millisecond and random number: draw again.
+                Err(FsError::AlreadyExists { .. }) if attempt < 5 => attempt += 1,
+                Err(source) => {
+                    return Err(CheckpointError::Store {
+                        job_id: state.job_id.clone(),
+                        pipeline_id: state.pipeline_id,
+                        checkpoint_id: state.checkpoint_id,
+                        source,
+                    });
+                }
+            }
+        };
+        debug!(%path, bytes = data.len(), "stored checkpoint");
+        self.remember_readable(&CheckpointEntry {
+            job_id: state.job_id.clone(),
+            name,
+            path: path.to_string(),
+            len: data.len(),
+            sidecar: None,
+        });
+        // Retention may not push the store past its budget: it is cut at the deadline.
+        let retention = self.enforce_retention(&state.job_id, &name);
+        let retained = match retry::deadline() {
+            Some(end) => tokio::time::timeout_at(end, retention)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(CheckpointError::Fs(FsError::Io {
+                        path: dir.to_string(),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "the store's time budget ran out",
+                        ),
+                    }))
+                }),
+            None => retention.await,
+        };
+        let pruned = match retained {
+            Ok(pruned) => pruned,
+            Err(e) => {
+                // The checkpoint is stored; retention runs again after the next store.
+                warn!(error = %e, job_id = %state.job_id, "retention after store failed");
+                Vec::new()
+            }
+        };
+        Ok(StoredCheckpoint {
+            path: path.to_string(),
+            len: data.len(),
+            pruned,
+        })
     }
 
     /// Records the newest millis per pipeline of a listing (newest first).
@@ -1042,53 +1159,13 @@ impl CheckpointStorage for FileStorage {
         let dir = self.job_dir(&state.job_id)?;
         // In pieces: the states are written from the caller's buffer, never copied.
         let data = codec::encode_parts(state, self.options.checksum)?;
-        let floor = self.newest_millis(&state.job_id, state.pipeline_id).await?;
-        if let Some(newest) = floor
-            && newest >= now_millis()
-        {
-            warn!(
-                job_id = %state.job_id,
-                pipeline_id = state.pipeline_id,
-                ahead_ms = newest - now_millis(),
-                "the newest checkpoint of this pipeline is dated ahead of this host's clock; the new one is named after it so that restores (which order by the time in the name, in ckpt and Java) choose it; check the clock synchronisation of every host writing this namespace"
-            );
+        match self.fs.operation_budget() {
+            Some(budget) => {
+                retry::with_budget(budget, self.store_encoded(state, &dir, &data, Some(budget)))
+                    .await
+            }
+            None => self.store_encoded(state, &dir, &data, None).await,
         }
-        let mut attempt = 0;
-        let (path, name) = loop {
-            let name = CheckpointFileName {
-                millis: self.next_millis(floor),
-                random: rand::random_range(0..layout::RANDOM_RANGE),
-                pipeline_id: state.pipeline_id,
-                checkpoint_id: state.checkpoint_id,
-            };
-            match self.commit(&dir, &name, &data).await {
-                Ok(path) => break (path, name),
-                // Another writer took the same millisecond and random number: draw again.
-                Err(FsError::AlreadyExists { .. }) if attempt < 5 => attempt += 1,
-                Err(e) => return Err(e.into()),
-            }
-        };
-        debug!(%path, bytes = data.len(), "stored checkpoint");
-        self.remember_readable(&CheckpointEntry {
-            job_id: state.job_id.clone(),
-            name,
-            path: path.to_string(),
-            len: data.len(),
-            sidecar: None,
-        });
-        let pruned = match self.enforce_retention(&state.job_id, &name).await {
-            Ok(pruned) => pruned,
-            Err(e) => {
-                // The checkpoint is stored; retention runs again after the next store.
-                warn!(error = %e, job_id = %state.job_id, "retention after store failed");
-                Vec::new()
-            }
-        };
-        Ok(StoredCheckpoint {
-            path: path.to_string(),
-            len: data.len(),
-            pruned,
-        })
     }
 
     fn store_checkpoint_async(
@@ -1204,5 +1281,106 @@ impl CheckpointStorage for FileStorage {
 
     fn file_storage(&self) -> Option<&FileStorage> {
         Some(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::retry::{RetryPolicy, RetryingFileSystem};
+    use crate::fs::{Capabilities, DirectoryKind, FileReader, FileWriter, FsResult};
+    use futures::stream::BoxStream;
+
+    /// A file system that does not answer: every call fails with a retryable error, as with
+    /// both HDFS NameNodes down.
+    #[derive(Debug)]
+    struct Down;
+
+    fn down() -> FsError {
+        FsError::Backend {
+            scheme: "test".into(),
+            message: "connection refused".into(),
+            retryable: true,
+        }
+    }
+
+    #[async_trait]
+    impl FileSystem for Down {
+        fn scheme(&self) -> &str {
+            "test"
+        }
+        fn capabilities(&self) -> Capabilities {
+            Capabilities {
+                atomic_rename: true,
+                atomic_create_if_absent: true,
+                directories: DirectoryKind::Real,
+            }
+        }
+        async fn get_file_status(&self, _: &Path) -> FsResult<FileStatus> {
+            Err(down())
+        }
+        fn list_status_stream<'a>(&'a self, _: &'a Path) -> BoxStream<'a, FsResult<FileStatus>> {
+            Box::pin(futures::stream::once(async { Err(down()) }))
+        }
+        async fn list_status(&self, _: &Path) -> FsResult<Vec<FileStatus>> {
+            Err(down())
+        }
+        async fn create(&self, _: &Path, _: bool) -> FsResult<Box<dyn FileWriter>> {
+            Err(down())
+        }
+        async fn open(&self, _: &Path) -> FsResult<Box<dyn FileReader>> {
+            Err(down())
+        }
+        async fn mkdirs(&self, _: &Path) -> FsResult<()> {
+            Err(down())
+        }
+        async fn delete(&self, _: &Path, _: bool) -> FsResult<bool> {
+            Err(down())
+        }
+        async fn rename(&self, _: &Path, _: &Path) -> FsResult<bool> {
+            Err(down())
+        }
+    }
+
+    // Issue 8 item 3: the listing, the write and the clean-up of the temporary file each had
+    // the whole budget, so a store took a multiple of it. Paused clock: exact virtual time.
+    #[tokio::test(start_paused = true)]
+    async fn a_store_against_a_storage_that_is_down_ends_within_one_budget() {
+        let policy = RetryPolicy {
+            initial_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_millis(50),
+            max_elapsed: Duration::from_millis(400),
+            max_attempts: 1000,
+        };
+        let fs = Arc::new(RetryingFileSystem::new(Arc::new(Down), policy));
+        assert_eq!(fs.operation_budget(), Some(policy.max_elapsed));
+        let storage = FileStorage::new(
+            fs,
+            Path::parse("test://h/ns").unwrap(),
+            FileStorageOptions::default(),
+        );
+        let start = tokio::time::Instant::now();
+        let err = storage
+            .store_checkpoint(&PipelineState {
+                job_id: "4001".into(),
+                pipeline_id: 1,
+                checkpoint_id: 2,
+                states: Bytes::from_static(b"state"),
+            })
+            .await
+            .unwrap_err();
+        let spent = start.elapsed();
+        assert!(spent <= Duration::from_millis(401), "{spent:?}");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("storing checkpoint 2 of pipeline 1 of job 4001 failed: "),
+            "{text}"
+        );
+        assert!(
+            matches!(err.fs_error(), Some(FsError::RetriesExhausted { .. })),
+            "{err:?}"
+        );
+        assert!(err.is_retryable(), "{err:?}");
+        assert!(std::error::Error::source(&err).is_some());
     }
 }

@@ -104,6 +104,22 @@ pub enum CheckpointError {
     /// A file system operation failed.
     #[error(transparent)]
     Fs(#[from] FsError),
+    /// Storing a checkpoint failed: which checkpoint, in the engine's words, and the file
+    /// system error underneath (inspect it with [`CheckpointError::fs_error`]).
+    #[error(
+        "storing checkpoint {checkpoint_id} of pipeline {pipeline_id} of job {job_id} failed: {source}"
+    )]
+    Store {
+        /// Job.
+        job_id: String,
+        /// Pipeline.
+        pipeline_id: i32,
+        /// Checkpoint.
+        checkpoint_id: i64,
+        /// What failed.
+        #[source]
+        source: FsError,
+    },
     /// Invalid configuration.
     #[error(transparent)]
     Config(#[from] ConfError),
@@ -202,6 +218,26 @@ pub enum CheckpointError {
 }
 
 impl CheckpointError {
+    /// The file system error behind this error ([`CheckpointError::Fs`] or the cause of a
+    /// failed [`CheckpointError::Store`]), if that is what it is.
+    pub fn fs_error(&self) -> Option<&FsError> {
+        match self {
+            CheckpointError::Fs(e) | CheckpointError::Store { source: e, .. } => Some(e),
+            _ => None,
+        }
+    }
+
+    /// True when trying the same call again later may succeed: a file system error that is
+    /// retryable, or retries that ran out on one (the storage was unavailable for the whole
+    /// time budget).
+    pub fn is_retryable(&self) -> bool {
+        match self.fs_error() {
+            Some(FsError::RetriesExhausted { last, .. }) => last.is_retryable(),
+            Some(e) => e.is_retryable(),
+            None => false,
+        }
+    }
+
     /// Why a job directory can be skipped by whole-namespace commands (`jobs`, `verify`,
     /// `prune` report it and go on); `None` when the error concerns the storage as a whole.
     pub fn unreadable_job_reason(&self) -> Option<String> {

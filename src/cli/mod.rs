@@ -169,7 +169,7 @@ impl From<CheckpointError> for Failure {
             CheckpointError::Config(_)
             | CheckpointError::InvalidId { .. }
             | CheckpointError::UnknownStorage { .. } => 2,
-            CheckpointError::Fs(ckpt::fs::FsError::Config { .. }) => 2,
+            _ if matches!(e.fs_error(), Some(ckpt::fs::FsError::Config { .. })) => 2,
             _ => 1,
         };
         Failure {

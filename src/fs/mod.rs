@@ -19,7 +19,6 @@ pub mod local;
 pub mod oss;
 mod path;
 mod registry;
-#[cfg(any(feature = "hdfs", feature = "s3", feature = "oss"))]
 pub mod retry;
 #[cfg(feature = "s3")]
 pub mod s3;
@@ -28,7 +27,7 @@ pub mod viewfs;
 pub mod wire;
 
 use std::fmt::Debug;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -111,6 +110,14 @@ pub trait FileSystem: Send + Sync + Debug {
 
     /// What this backend guarantees.
     fn capabilities(&self) -> Capabilities;
+
+    /// The time budget of one operation made of several calls (a checkpoint store: listing,
+    /// write, rename), `ckpt.retry.max-elapsed` of backends that retry; callers run the whole
+    /// operation under [`retry::with_budget`] with it. `None` (the default): the backend does
+    /// not retry and bounds nothing (local disk).
+    fn operation_budget(&self) -> Option<Duration> {
+        None
+    }
 
     /// Status of one path; [`FsError::NotFound`] when it does not exist.
     async fn get_file_status(&self, path: &Path) -> FsResult<FileStatus>;

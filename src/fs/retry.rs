@@ -405,6 +405,10 @@ impl FileSystem for RetryingFileSystem {
         self.inner.capabilities()
     }
 
+    fn operation_budget(&self) -> Option<Duration> {
+        Some(self.policy.max_elapsed)
+    }
+
     async fn get_file_status(&self, path: &Path) -> FsResult<FileStatus> {
         retry(&format!("get_file_status {path}"), &self.policy, || {
             self.inner.get_file_status(path)

@@ -94,6 +94,9 @@ impl FileSystem for HookFs {
     fn capabilities(&self) -> Capabilities {
         self.inner.capabilities()
     }
+    fn operation_budget(&self) -> Option<std::time::Duration> {
+        self.inner.operation_budget()
+    }
     async fn get_file_status(&self, path: &Path) -> FsResult<FileStatus> {
         self.inner.get_file_status(path).await
     }

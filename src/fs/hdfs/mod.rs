@@ -256,6 +256,10 @@ impl FileSystem for HdfsFileSystem {
         }
     }
 
+    fn operation_budget(&self) -> Option<Duration> {
+        Some(self.inner.policy.max_elapsed)
+    }
+
     async fn get_file_status(&self, path: &Path) -> FsResult<FileStatus> {
         let hp = self.inner.hdfs_path(path)?;
         let st = retry(

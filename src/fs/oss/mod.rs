@@ -233,6 +233,10 @@ impl FileSystem for OssFileSystem {
         }
     }
 
+    fn operation_budget(&self) -> Option<std::time::Duration> {
+        Some(self.client.settings.retry.max_elapsed)
+    }
+
     async fn get_file_status(&self, path: &Path) -> FsResult<FileStatus> {
         let key = self.key_of(path)?;
         if key.is_empty() {

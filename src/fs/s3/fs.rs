@@ -413,6 +413,10 @@ impl FileSystem for S3FileSystem {
         }
     }
 
+    fn operation_budget(&self) -> Option<std::time::Duration> {
+        Some(self.ctx.settings.retry.max_elapsed)
+    }
+
     async fn get_file_status(&self, path: &Path) -> FsResult<FileStatus> {
         let key = self.key(path)?;
         if let Some(head) = self.head(&key, path).await? {

@@ -310,6 +310,14 @@ impl FileSystem for ViewFileSystem {
         self.capabilities
     }
 
+    /// The longest budget of the mounted file systems (an operation runs on one of them).
+    fn operation_budget(&self) -> Option<std::time::Duration> {
+        self.targets
+            .values()
+            .filter_map(|fs| fs.operation_budget())
+            .max()
+    }
+
     async fn get_file_status(&self, path: &Path) -> FsResult<FileStatus> {
         match self.place(path)? {
             Place::Target {
