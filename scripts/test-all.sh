@@ -50,7 +50,7 @@ fi
 unset CKPT_ALLOW_SKIP
 case "$what" in
     all) tests=() ;;
-    hdfs) tests=(--test 'fs_hdfs*' --test 'hdfs_*' --test crash_hdfs) ;;
+    hdfs) tests=(--test 'fs_hdfs*' --test 'hdfs_*' --test crash_hdfs --test faults_hdfs) ;;
     s3) tests=(--test 'fs_s3*' --test 's3_*' --test faults_s3) ;;
     oss) tests=(--test 'fs_oss*' --test 'oss_*' --test faults_oss) ;;
     local) tests=(--lib --test fs_local --test fs_viewfs --test checkpoint_local --test checkpoint_sidecars --test cli --test config_validation --test seed_samples --test crash_local) ;;

@@ -109,6 +109,8 @@ fn config_check_rejects_exactly_what_the_other_commands_reject() {
         ("ckpt.checksum", "maybe", "true or false"),
         ("ckpt.retry.max-attempts", "0", "at least 1"),
         ("ckpt.retry.max-elapsed", "soon", "duration"),
+        ("ckpt.hdfs.namenode.call-timeout", "soon", "duration"),
+        ("ckpt.hdfs.namenode.call-timeout", "0", "longer than 0"),
     ] {
         let line = format!("{key}: \"{value}\"");
         for storage_type in ["hdfs", "localfile"] {
@@ -257,6 +259,7 @@ fn hadoop_and_known_keys_pass_without_warning() {
         "seatunnel.hadoop.dfs.client.use.datanode.hostname: true",
         "ckpt.retry.max-elapsed: 10s",
         "ckpt.hdfs.write.replay-buffer: 8M",
+        "ckpt.hdfs.namenode.call-timeout: 5s",
         "ckpt.kerberos.krb5-conf: /etc/krb5.conf",
         "ckpt.checksum: true",
         "ckpt.temp-grace: 1m",

@@ -138,6 +138,8 @@ fn check_ckpt_values(conf: &Configuration) -> Result<(), ConfError> {
     crate::fs::retry::RetryPolicy::from_conf(conf)?;
     #[cfg(feature = "hdfs")]
     conf.get_size(crate::fs::hdfs::REPLAY_BUFFER_KEY, 0)?;
+    #[cfg(feature = "hdfs")]
+    crate::fs::hdfs::config::call_timeout(conf)?;
     Ok(())
 }
 

@@ -26,6 +26,7 @@ pub const CKPT_KEYS: &[&str] = &[
     "ckpt.retry.initial-backoff",
     "ckpt.retry.max-backoff",
     "ckpt.hdfs.write.replay-buffer",
+    "ckpt.hdfs.namenode.call-timeout",
     "ckpt.kerberos.krb5-conf",
     "ckpt.kerberos.principal",
     "ckpt.kerberos.keytab",
@@ -188,6 +189,7 @@ mod tests {
         }
         #[cfg(feature = "hdfs")]
         assert!(CKPT_KEYS.contains(&crate::fs::hdfs::REPLAY_BUFFER_KEY));
+        assert!(CKPT_KEYS.contains(&crate::fs::hdfs::CALL_TIMEOUT_KEY));
         #[cfg(feature = "kerberos")]
         for key in crate::fs::kerberos::KRB5_CONF_KEYS {
             assert!(CKPT_KEYS.contains(&key) || FS_KEYS.contains(&key), "{key}");

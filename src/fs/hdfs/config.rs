@@ -13,6 +13,32 @@ pub const REPLAY_BUFFER_KEY: &str = "ckpt.hdfs.write.replay-buffer";
 /// Default of [`REPLAY_BUFFER_KEY`]: 64 MiB.
 pub const DEFAULT_REPLAY_BUFFER: u64 = 64 << 20;
 
+/// Configuration key: the longest one NameNode call may take (connect, request and reply,
+/// hdfs-native's own failover between NameNodes included) before ckpt gives up on it, drops
+/// the client's connections and tries again under `ckpt.retry.*`. A NameNode that accepts
+/// connections but never answers (a half-open connection, a hung process) cannot hang a
+/// store beyond it. Each call is also cut at the end of the operation's time budget.
+pub const CALL_TIMEOUT_KEY: &str = "ckpt.hdfs.namenode.call-timeout";
+/// Default of [`CALL_TIMEOUT_KEY`]: 15 s.
+pub const DEFAULT_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Reads [`CALL_TIMEOUT_KEY`] (Hadoop durations; a bare number is milliseconds; more than 0).
+pub fn call_timeout(conf: &Configuration) -> Result<std::time::Duration, ConfError> {
+    let timeout = conf.get_duration(
+        CALL_TIMEOUT_KEY,
+        std::time::Duration::from_millis(1),
+        DEFAULT_CALL_TIMEOUT,
+    )?;
+    if timeout.is_zero() {
+        return Err(ConfError::invalid(
+            CALL_TIMEOUT_KEY,
+            "0",
+            "a duration longer than 0 (e.g. 15s)",
+        ));
+    }
+    Ok(timeout)
+}
+
 /// hdfs-native's own failover loop: how many times it moves to another NameNode in one call.
 const FAILOVER_MAX_ATTEMPTS: &str = "dfs.client.failover.max.attempts";
 
@@ -79,6 +105,24 @@ pub enum HdfsTarget {
 }
 
 impl HdfsTarget {
+    /// The NameNodes in words, for errors: `NameNode at h:p`, or `NameNode nn1 at h1:p1 and
+    /// NameNode nn2 at h2:p2 of nameservice ns1`.
+    pub fn describe(&self) -> String {
+        match self {
+            HdfsTarget::NameNode { address } => format!("NameNode at {address}"),
+            HdfsTarget::NameService {
+                nameservice,
+                namenodes,
+            } => {
+                let each: Vec<String> = namenodes
+                    .iter()
+                    .map(|(id, address)| format!("NameNode {id} at {address}"))
+                    .collect();
+                format!("{} of nameservice {nameservice}", each.join(" and "))
+            }
+        }
+    }
+
     /// How many NameNodes the target has.
     pub fn namenode_count(&self) -> usize {
         match self {
@@ -178,6 +222,34 @@ pub fn client_options(conf: &Configuration, target: &HdfsTarget) -> Vec<(String,
         .iter()
         .map(|(k, v)| (k.to_string(), v.trim().to_string()))
         .collect()
+}
+
+/// [`client_options`] with the NameNodes of an HA nameservice tried first from number
+/// `rotation` (modulo their count) on: a client rebuilt after a NameNode stopped answering
+/// starts with the next one, instead of the one that hung.
+pub fn rotated_client_options(
+    conf: &Configuration,
+    target: &HdfsTarget,
+    rotation: usize,
+) -> Vec<(String, String)> {
+    let mut options = client_options(conf, target);
+    if let HdfsTarget::NameService {
+        nameservice,
+        namenodes,
+    } = target
+        && !namenodes.is_empty()
+    {
+        let key = format!("dfs.ha.namenodes.{nameservice}");
+        let first = rotation % namenodes.len();
+        let order: Vec<&str> = namenodes[first..]
+            .iter()
+            .chain(&namenodes[..first])
+            .map(|(id, _)| id.as_str())
+            .collect();
+        options.retain(|(k, _)| *k != key);
+        options.push((key, order.join(",")));
+    }
+    options
 }
 
 #[cfg(test)]
@@ -342,6 +414,56 @@ mod tests {
                 );
                 assert_eq!(p.is_best_effort(), best_effort);
             }
+        }
+    }
+
+    #[test]
+    fn namenodes_in_words_and_rotated() {
+        let single = HdfsTarget::NameNode {
+            address: "h:8020".into(),
+        };
+        assert_eq!(single.describe(), "NameNode at h:8020");
+        let ha = HdfsTarget::NameService {
+            nameservice: "ns1".into(),
+            namenodes: vec![("nn1".into(), "h1:1".into()), ("nn2".into(), "h2:2".into())],
+        };
+        assert_eq!(
+            ha.describe(),
+            "NameNode nn1 at h1:1 and NameNode nn2 at h2:2 of nameservice ns1"
+        );
+        let conf = Configuration::from_pairs([("dfs.ha.namenodes.ns1", "nn1, nn2")]);
+        let order = |rotation| {
+            rotated_client_options(&conf, &ha, rotation)
+                .into_iter()
+                .filter(|(k, _)| k == "dfs.ha.namenodes.ns1")
+                .map(|(_, v)| v)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(order(0), vec!["nn1,nn2"]);
+        assert_eq!(order(1), vec!["nn2,nn1"]);
+        assert_eq!(order(2), vec!["nn1,nn2"]);
+        assert_eq!(
+            rotated_client_options(&conf, &single, 1),
+            client_options(&conf, &single)
+        );
+    }
+
+    #[test]
+    fn call_timeout_reads_hadoop_durations_and_refuses_zero() {
+        assert_eq!(
+            call_timeout(&Configuration::new()).unwrap(),
+            DEFAULT_CALL_TIMEOUT
+        );
+        let conf = Configuration::from_pairs([(CALL_TIMEOUT_KEY, "2s")]);
+        assert_eq!(
+            call_timeout(&conf).unwrap(),
+            std::time::Duration::from_secs(2)
+        );
+        for bad in ["0", "soon", "-1s"] {
+            let err = call_timeout(&Configuration::from_pairs([(CALL_TIMEOUT_KEY, bad)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(CALL_TIMEOUT_KEY), "{bad}: {err}");
         }
     }
 }

@@ -5,6 +5,7 @@ use std::io::ErrorKind;
 
 use hdfs_native::HdfsError;
 
+use super::HdfsTarget;
 use crate::fs::FsError;
 
 const SCHEME: &str = "hdfs";
@@ -64,6 +65,20 @@ pub fn is_retryable_io(kind: ErrorKind) -> bool {
             | ErrorKind::AddrNotAvailable
             | ErrorKind::WouldBlock
     )
+}
+
+/// Maps the error of a call to the NameNodes of `target`: like [`map_error`], but a
+/// connection failure names the NameNodes and their addresses (hdfs-native tried each of them
+/// before reporting it), so that it does not read like a DataNode's.
+pub fn map_namenode_error(path: &str, error: HdfsError, target: &HdfsTarget) -> FsError {
+    match error {
+        HdfsError::IOError(e) if is_retryable_io(e.kind()) => FsError::Backend {
+            scheme: SCHEME.to_string(),
+            message: format!("{path}: {}: {e} (retryable)", target.describe()),
+            retryable: true,
+        },
+        other => map_error(path, other),
+    }
 }
 
 /// Maps a Java exception class (as sent in an RPC error) with its message.
@@ -210,6 +225,33 @@ fn gssapi_message(major: u32, minor: u32, text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn namenode_connection_failures_name_the_namenodes() {
+        let target = super::HdfsTarget::NameService {
+            nameservice: "ns1".into(),
+            namenodes: vec![
+                ("nn1".into(), "127.0.0.1:1".into()),
+                ("nn2".into(), "127.0.0.1:2".into()),
+            ],
+        };
+        let refused = || {
+            hdfs_native::HdfsError::IOError(std::io::Error::from(
+                std::io::ErrorKind::ConnectionRefused,
+            ))
+        };
+        let err = super::map_namenode_error("hdfs://ns1/a", refused(), &target);
+        assert!(err.is_retryable());
+        let text = err.to_string();
+        assert!(
+            text.contains("NameNode nn1 at 127.0.0.1:1 and NameNode nn2 at 127.0.0.1:2 of nameservice ns1: connection refused"),
+            "{text}"
+        );
+        // Other errors read as before.
+        let missing = hdfs_native::HdfsError::FileNotFound("/a".into());
+        assert!(super::map_namenode_error("hdfs://ns1/a", missing, &target).is_not_found());
+        assert!(!super::map_error("p", refused()).to_string().contains("nn1"));
+    }
+
     #[test]
     fn gssapi_errors_say_what_to_do() {
         let none = super::gssapi_message(0x0007_0000, 1, "No Kerberos credentials available");

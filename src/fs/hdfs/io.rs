@@ -14,7 +14,7 @@ use bytes::Bytes;
 use hdfs_native::file::{FileReader as NativeReader, FileWriter as NativeWriter};
 
 use super::Inner;
-use super::error::{is_own_lease_conflict, map_error};
+use super::error::{is_own_lease_conflict, map_namenode_error};
 use crate::fs::retry::{retry, retry_with_attempt};
 use crate::fs::{FileReader, FileWriter, FsError, FsResult, Path};
 
@@ -28,26 +28,29 @@ async fn create_file(
     attempt: u32,
 ) -> FsResult<NativeWriter> {
     let shown = path.to_string();
-    match inner
-        .client
-        .create(hp, inner.write_options(overwrite))
-        .await
-    {
+    let c = inner.current();
+    // The lease conflict is recognised on the client's own error, before mapping.
+    let first = inner
+        .namenode(&c, &shown, async {
+            Ok(c.client.create(hp, inner.write_options(overwrite)).await)
+        })
+        .await?;
+    match first {
         Ok(w) => Ok(w),
         Err(e) if attempt > 1 && is_own_lease_conflict(&e) => {
             tracing::warn!(path = %shown, "an earlier create attempt whose reply was lost created the file; recreating it");
             inner
-                .client
-                .delete(hp, false)
-                .await
-                .map_err(|e| map_error(&shown, e))?;
+                .namenode(&c, &shown, c.client.delete(hp, false))
+                .await?;
             inner
-                .client
-                .create(hp, inner.write_options(overwrite))
+                .namenode(
+                    &c,
+                    &shown,
+                    c.client.create(hp, inner.write_options(overwrite)),
+                )
                 .await
-                .map_err(|e| map_error(&shown, e))
         }
-        Err(e) => Err(map_error(&shown, e)),
+        Err(e) => Err(map_namenode_error(&shown, e, &inner.target)),
     }
 }
 
@@ -114,19 +117,16 @@ impl HdfsWriter {
             let shown = shown.clone();
             async move {
                 // Our own partial (or, after a lost `complete` reply, complete) file.
+                let c = inner.current();
                 inner
-                    .client
-                    .delete(hp, false)
-                    .await
-                    .map_err(|e| map_error(&shown, e))?;
+                    .namenode(&c, &shown, c.client.delete(hp, false))
+                    .await?;
                 let mut w = create_file(inner, path, hp, overwrite, 2).await?;
                 for chunk in chunks {
-                    w.write_bytes(chunk)
-                        .await
-                        .map_err(|e| map_error(&shown, e))?;
+                    inner.transfer(&shown, w.write_bytes(chunk)).await?;
                 }
                 if close {
-                    w.close().await.map_err(|e| map_error(&shown, e))?;
+                    inner.transfer(&shown, w.close()).await?;
                     Ok(None)
                 } else {
                     Ok(Some(w))
@@ -164,10 +164,10 @@ impl FileWriter for HdfsWriter {
                 self.replay_len = 0;
             }
         }
-        match writer.write_bytes(data).await {
+        let shown = self.path.to_string();
+        match self.inner.transfer(&shown, writer.write_bytes(data)).await {
             Ok(_) => Ok(()),
-            Err(e) => {
-                let err = map_error(&self.path.to_string(), e);
+            Err(err) => {
                 self.writer = None;
                 if !err.is_retryable() {
                     return Err(err);
@@ -182,13 +182,13 @@ impl FileWriter for HdfsWriter {
         let Some(mut writer) = self.writer.take() else {
             return Err(self.broken());
         };
-        match writer.close().await {
+        let shown = self.path.to_string();
+        match self.inner.transfer(&shown, writer.close()).await {
             Ok(()) => {
                 self.finished = true;
                 Ok(())
             }
-            Err(e) => {
-                let err = map_error(&self.path.to_string(), e);
+            Err(err) => {
                 if !err.is_retryable() {
                     return Err(err);
                 }
@@ -204,11 +204,8 @@ impl FileWriter for HdfsWriter {
         self.writer = None;
         let (inner, hp, shown) = (&self.inner, &self.hp, self.path.to_string());
         retry(&format!("abort {shown}"), &inner.policy, || async {
-            inner
-                .client
-                .delete(hp, false)
-                .await
-                .map_err(|e| map_error(&shown, e))
+            let c = inner.current();
+            inner.namenode(&c, &shown, c.client.delete(hp, false)).await
         })
         .await?;
         self.finished = true;
@@ -229,7 +226,8 @@ impl Drop for HdfsWriter {
             let hp = self.hp.clone();
             let shown = self.path.to_string();
             handle.spawn(async move {
-                if let Err(e) = inner.client.delete(&hp, false).await {
+                let c = inner.current();
+                if let Err(e) = inner.namenode(&c, &shown, c.client.delete(&hp, false)).await {
                     tracing::warn!(path = %shown, error = %e, "could not remove the partial file of a dropped writer");
                 }
             });
@@ -254,11 +252,8 @@ impl HdfsReader {
         let hp = inner.hdfs_path(&path)?;
         let shown = path.to_string();
         let reader = retry(&format!("open {path}"), &inner.policy, || async {
-            inner
-                .client
-                .read(&hp)
-                .await
-                .map_err(|e| map_error(&shown, e))
+            let c = inner.current();
+            inner.namenode(&c, &shown, c.client.read(&hp)).await
         })
         .await?;
         Ok(HdfsReader {
@@ -302,12 +297,11 @@ impl FileReader for HdfsReader {
                 let reader = {
                     let mut guard = self.reader.lock().await;
                     if attempt > 1 {
+                        let c = self.inner.current();
                         let fresh = self
                             .inner
-                            .client
-                            .read(&self.hp)
-                            .await
-                            .map_err(|e| map_error(&shown, e))?;
+                            .namenode(&c, &shown, c.client.read(&self.hp))
+                            .await?;
                         if (fresh.file_length() as u64) < end {
                             return Err(FsError::Backend {
                                 scheme: "hdfs".to_string(),
@@ -319,10 +313,10 @@ impl FileReader for HdfsReader {
                     }
                     guard.clone()
                 };
-                let data = reader
-                    .read_range(start, count)
-                    .await
-                    .map_err(|e| map_error(&shown, e))?;
+                let data = self
+                    .inner
+                    .transfer(&shown, reader.read_range(start, count))
+                    .await?;
                 if data.len() != count {
                     return Err(FsError::Backend {
                         scheme: "hdfs".to_string(),

@@ -7,6 +7,10 @@
 //! - The configuration the factory receives is final (built-in defaults < `HADOOP_CONF_DIR` <
 //!   `hdfs_site_path` < `seatunnel.hadoop.*` < explicit keys, as [`crate::conf::PluginConfig`]
 //!   layers them); hdfs-native is told not to read site files of its own.
+//! - Every NameNode call is bounded by `ckpt.hdfs.namenode.call-timeout` and the operation's
+//!   deadline ([`retry::deadline`]); a call that does not answer in time is retryable and the
+//!   client is rebuilt, trying the next HA NameNode first. Connection failures name the
+//!   NameNodes and their addresses.
 //! - Every NameNode call is retried under the [`RetryPolicy`] from `ckpt.retry.*`; writers keep
 //!   a replay buffer (`ckpt.hdfs.write.replay-buffer`) so a failover or pipeline failure during a
 //!   write or close rewrites the file instead of failing.
@@ -18,7 +22,8 @@ pub mod config;
 mod error;
 mod io;
 
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -28,14 +33,17 @@ use futures::stream::BoxStream;
 use hdfs_native::{Client, ClientBuilder, WriteOptions};
 
 use crate::conf::{ConfError, Configuration, KERBEROS_PRINCIPAL_KEY};
-use crate::fs::retry::{RetryPolicy, resumable_listing, retry, retry_with_attempt};
+use crate::fs::retry::{self, RetryPolicy, resumable_listing, retry, retry_with_attempt};
 use crate::fs::{
     Capabilities, DirectoryKind, FileReader, FileStatus, FileSystem, FileSystemFactory,
     FileSystemRegistry, FileWriter, FsError, FsResult, Path,
 };
 
-pub use config::{DEFAULT_REPLAY_BUFFER, FileLayout, HdfsTarget, REPLAY_BUFFER_KEY};
-pub use error::{map_error, map_remote};
+pub use config::{
+    CALL_TIMEOUT_KEY, DEFAULT_CALL_TIMEOUT, DEFAULT_REPLAY_BUFFER, FileLayout, HdfsTarget,
+    REPLAY_BUFFER_KEY,
+};
+pub use error::{map_error, map_namenode_error, map_remote};
 
 /// A directory that holds no site files, given to hdfs-native so that it does not read
 /// `HADOOP_CONF_DIR`/`HADOOP_HOME` itself (our layering already did; a second read could put
@@ -75,18 +83,21 @@ fn conf_error(e: ConfError) -> FsError {
     }
 }
 
+/// What a client builder gets beyond URL and options (the Kerberos login), kept to build the
+/// client again.
+type Configure = Arc<dyn Fn(ClientBuilder) -> ClientBuilder + Send + Sync>;
+
 /// Kerberos hook: logs in from the keytab (private credential cache, renewed in the
-/// background) and points the client at that login.
+/// background) and points clients at that login.
 #[cfg(feature = "kerberos")]
-async fn with_kerberos(conf: &Configuration, builder: ClientBuilder) -> FsResult<ClientBuilder> {
-    match crate::fs::kerberos::login(conf).await? {
-        Some(session) => Ok(session.configure_client(builder)),
-        None => Ok(builder),
-    }
+async fn with_kerberos(conf: &Configuration) -> FsResult<Option<Configure>> {
+    Ok(crate::fs::kerberos::login(conf)
+        .await?
+        .map(|session| -> Configure { Arc::new(move |builder| session.configure_client(builder)) }))
 }
 
 #[cfg(not(feature = "kerberos"))]
-async fn with_kerberos(_conf: &Configuration, _builder: ClientBuilder) -> FsResult<ClientBuilder> {
+async fn with_kerberos(_conf: &Configuration) -> FsResult<Option<Configure>> {
     Err(FsError::Config {
         key: "kerberosPrincipal".to_string(),
         message: "Kerberos login is configured, but this build of ckpt has no Kerberos support; \
@@ -103,6 +114,7 @@ struct Checked {
     policy: RetryPolicy,
     replay_limit: u64,
     layout: FileLayout,
+    call_timeout: Duration,
 }
 
 impl Checked {
@@ -120,12 +132,14 @@ impl Checked {
             .get_size(REPLAY_BUFFER_KEY, DEFAULT_REPLAY_BUFFER)
             .map_err(conf_error)?;
         let layout = FileLayout::from_conf(conf).map_err(conf_error)?;
+        let call_timeout = config::call_timeout(conf).map_err(conf_error)?;
         Ok(Checked {
             root,
             target,
             policy,
             replay_limit,
             layout,
+            call_timeout,
         })
     }
 }
@@ -137,7 +151,10 @@ pub struct HdfsFileSystem {
 }
 
 pub(crate) struct Inner {
-    pub(crate) client: Client,
+    /// The client in use; replaced after a NameNode call timed out (see [`Inner::namenode`]).
+    client: RwLock<Current>,
+    recipe: Recipe,
+    pub(crate) call_timeout: Duration,
     pub(crate) root: Path,
     pub(crate) target: HdfsTarget,
     pub(crate) policy: RetryPolicy,
@@ -165,26 +182,29 @@ impl HdfsFileSystem {
             policy,
             replay_limit,
             layout,
+            call_timeout,
         } = Checked::from_conf(root, conf)?;
         let url = format!("hdfs://{}", root.authority().unwrap_or_default());
-        let mut builder = ClientBuilder::new()
-            .with_url(url.clone())
-            .with_config_dir(NO_SITE_FILES_DIR)
-            .with_config(config::client_options(conf, &target));
-        if conf.contains(KERBEROS_PRINCIPAL_KEY) {
-            builder = with_kerberos(conf, builder).await?;
-        }
-        let client = builder.build().map_err(|e| match map_error(&url, e) {
-            FsError::Backend { message, .. } => FsError::Config {
-                key: "fs.defaultFS".to_string(),
-                message: format!("cannot build an HDFS client for {url}: {message}"),
-            },
-            other => other,
-        })?;
-        tracing::debug!(%root, ?target, ?policy, "HDFS client ready");
+        let configure = if conf.contains(KERBEROS_PRINCIPAL_KEY) {
+            with_kerberos(conf).await?
+        } else {
+            None
+        };
+        let recipe = Recipe {
+            url,
+            conf: conf.clone(),
+            configure,
+        };
+        let client = recipe.build(&target, 0)?;
+        tracing::debug!(%root, ?target, ?policy, ?call_timeout, "HDFS client ready");
         Ok(HdfsFileSystem {
             inner: Arc::new(Inner {
-                client,
+                client: RwLock::new(Current {
+                    generation: 0,
+                    client,
+                }),
+                recipe,
+                call_timeout,
                 root,
                 target,
                 policy,
@@ -205,7 +225,142 @@ impl HdfsFileSystem {
     }
 }
 
+/// How the client is built, kept to build it again after a NameNode call timed out.
+struct Recipe {
+    url: String,
+    conf: Configuration,
+    configure: Option<Configure>,
+}
+
+impl Recipe {
+    /// A client whose HA NameNodes are tried from number `rotation` on.
+    fn build(&self, target: &HdfsTarget, rotation: usize) -> FsResult<Client> {
+        let url = &self.url;
+        let mut builder = ClientBuilder::new()
+            .with_url(url.clone())
+            .with_config_dir(NO_SITE_FILES_DIR)
+            .with_config(config::rotated_client_options(&self.conf, target, rotation));
+        if let Some(configure) = &self.configure {
+            builder = configure(builder);
+        }
+        builder.build().map_err(|e| match map_error(url, e) {
+            FsError::Backend { message, .. } => FsError::Config {
+                key: "fs.defaultFS".to_string(),
+                message: format!("cannot build an HDFS client for {url}: {message}"),
+            },
+            other => other,
+        })
+    }
+}
+
+/// The client in use and how many times it was replaced.
+#[derive(Clone)]
+pub(crate) struct Current {
+    generation: u64,
+    pub(crate) client: Client,
+}
+
 impl Inner {
+    /// The client in use (a cheap handle).
+    pub(crate) fn current(&self) -> Current {
+        self.client
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// How long the next NameNode call may take: the call timeout, cut at the deadline of
+    /// the operation (see [`retry::deadline`]).
+    fn call_limit(&self) -> Duration {
+        retry::remaining().map_or(self.call_timeout, |left| left.min(self.call_timeout))
+    }
+
+    /// Runs one NameNode call made on `current`'s client, bounded by
+    /// `ckpt.hdfs.namenode.call-timeout` and the operation's deadline. A call that does not
+    /// answer in time fails with a retryable timeout, and the client (which may keep the
+    /// dead connection) is replaced by a fresh one that tries the next HA NameNode first.
+    pub(crate) async fn namenode<T>(
+        &self,
+        current: &Current,
+        shown: &str,
+        call: impl Future<Output = Result<T, hdfs_native::HdfsError>>,
+    ) -> FsResult<T> {
+        let limit = self.call_limit();
+        if limit.is_zero() {
+            return Err(self.timed_out(shown, limit));
+        }
+        match tokio::time::timeout(limit, call).await {
+            Ok(result) => result.map_err(|e| map_namenode_error(shown, e, &self.target)),
+            Err(_) => {
+                self.replace_client(current.generation);
+                Err(self.timed_out(shown, limit))
+            }
+        }
+    }
+
+    /// Runs a call that moves data (DataNode reads and writes, with the NameNode calls a
+    /// writer makes for its blocks), bounded by the operation's deadline only: a large
+    /// transfer may take longer than one NameNode call.
+    pub(crate) async fn transfer<T>(
+        &self,
+        shown: &str,
+        call: impl Future<Output = Result<T, hdfs_native::HdfsError>>,
+    ) -> FsResult<T> {
+        match retry::remaining() {
+            Some(limit) => match tokio::time::timeout(limit, call).await {
+                Ok(result) => result.map_err(|e| map_error(shown, e)),
+                Err(_) => Err(FsError::Io {
+                    path: shown.to_string(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!(
+                            "HDFS did not finish the transfer within the time budget ({})",
+                            retry::MAX_ELAPSED_KEY
+                        ),
+                    ),
+                }),
+            },
+            None => call.await.map_err(|e| map_error(shown, e)),
+        }
+    }
+
+    fn timed_out(&self, shown: &str, limit: Duration) -> FsError {
+        FsError::Io {
+            path: shown.to_string(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "{} did not answer within {limit:?} ({CALL_TIMEOUT_KEY} = {:?}, or the end of the time budget, {})",
+                    self.target.describe(),
+                    self.call_timeout,
+                    retry::MAX_ELAPSED_KEY
+                ),
+            ),
+        }
+    }
+
+    /// Replaces the client of generation `generation` (unless another call already did).
+    fn replace_client(&self, generation: u64) {
+        let mut current = self.client.write().unwrap_or_else(PoisonError::into_inner);
+        if current.generation != generation {
+            return;
+        }
+        let next = generation.wrapping_add(1);
+        let rotation = usize::try_from(next).unwrap_or_default();
+        match self.recipe.build(&self.target, rotation) {
+            Ok(client) => {
+                tracing::warn!(target = %self.target.describe(), timeout = ?self.call_timeout, "a NameNode call did not answer in time; reconnecting with a new client");
+                *current = Current {
+                    generation: next,
+                    client,
+                };
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not build a new HDFS client; keeping the old one")
+            }
+        }
+    }
+
     /// The HDFS path (`/a/b`) of a qualified path on this file system.
     pub(crate) fn hdfs_path(&self, path: &Path) -> FsResult<String> {
         let same_scheme = path.scheme().is_none_or(|s| s == "hdfs");
@@ -262,15 +417,15 @@ impl FileSystem for HdfsFileSystem {
 
     async fn get_file_status(&self, path: &Path) -> FsResult<FileStatus> {
         let hp = self.inner.hdfs_path(path)?;
+        let shown = path.to_string();
         let st = retry(
             &format!("get_file_status {path}"),
             &self.inner.policy,
             || async {
+                let c = self.inner.current();
                 self.inner
-                    .client
-                    .get_file_info(&hp)
+                    .namenode(&c, &shown, c.client.get_file_info(&hp))
                     .await
-                    .map_err(|e| map_error(&path.to_string(), e))
             },
         )
         .await?;
@@ -289,14 +444,25 @@ impl FileSystem for HdfsFileSystem {
             &self.inner.policy,
             move || {
                 let shown = shown.clone();
-                self.inner
-                    .client
-                    .list_status_iter(&hp, false)
-                    .into_stream()
-                    .map(move |r| {
-                        r.map_err(|e| map_error(&shown, e))
-                            .and_then(|st| self.inner.status(st))
-                    })
+                let c = self.inner.current();
+                let mut listing = c.client.list_status_iter(&hp, false).into_stream();
+                // Each page is one NameNode call, bounded like every other.
+                Box::pin(async_stream::stream! {
+                    loop {
+                        let page = self
+                            .inner
+                            .namenode(&c, &shown, async { listing.next().await.transpose() })
+                            .await;
+                        match page {
+                            Ok(Some(st)) => yield self.inner.status(st),
+                            Ok(None) => break,
+                            Err(e) => {
+                                yield Err(e);
+                                break;
+                            }
+                        }
+                    }
+                })
             },
             |status: &FileStatus| status.path.name().as_bytes().to_vec(),
         )
@@ -309,11 +475,10 @@ impl FileSystem for HdfsFileSystem {
             &format!("list_status {path}"),
             &self.inner.policy,
             || async {
+                let c = self.inner.current();
                 self.inner
-                    .client
-                    .list_status(&hp, false)
+                    .namenode(&c, &shown, c.client.list_status(&hp, false))
                     .await
-                    .map_err(|e| map_error(&shown, e))
             },
         )
         .await?;
@@ -352,12 +517,12 @@ impl FileSystem for HdfsFileSystem {
 
     async fn mkdirs(&self, path: &Path) -> FsResult<()> {
         let hp = self.inner.hdfs_path(path)?;
+        let shown = path.to_string();
         retry(&format!("mkdirs {path}"), &self.inner.policy, || async {
+            let c = self.inner.current();
             self.inner
-                .client
-                .mkdirs(&hp, DIR_PERMISSION, true)
+                .namenode(&c, &shown, c.client.mkdirs(&hp, DIR_PERMISSION, true))
                 .await
-                .map_err(|e| map_error(&path.to_string(), e))
         })
         .await
     }
@@ -370,12 +535,12 @@ impl FileSystem for HdfsFileSystem {
                 reason: "refusing to delete the root directory".to_string(),
             });
         }
+        let shown = path.to_string();
         retry(&format!("delete {path}"), &self.inner.policy, || async {
+            let c = self.inner.current();
             self.inner
-                .client
-                .delete(&hp, recursive)
+                .namenode(&c, &shown, c.client.delete(&hp, recursive))
                 .await
-                .map_err(|e| map_error(&path.to_string(), e))
         })
         .await
     }
@@ -384,12 +549,18 @@ impl FileSystem for HdfsFileSystem {
         let hs = self.inner.hdfs_path(src)?;
         let hd = self.inner.hdfs_path(dst)?;
         let op = format!("rename {src} to {dst}");
+        let shown = src.to_string();
         retry_with_attempt(&op, &self.inner.policy, |attempt| {
-            let (hs, hd, op) = (&hs, &hd, &op);
+            let (hs, hd, op, shown) = (&hs, &hd, &op, &shown);
             async move {
-                match self.inner.client.rename(hs, hd, false).await {
+                let c = self.inner.current();
+                match self
+                    .inner
+                    .namenode(&c, shown, c.client.rename(hs, hd, false))
+                    .await
+                {
                     Ok(()) => Ok(true),
-                    Err(e) => match map_error(&src.to_string(), e) {
+                    Err(e) => match e {
                         FsError::AlreadyExists { .. } => Ok(false),
                         FsError::NotFound { .. } if attempt > 1 && self.renamed_already(hs, hd).await => {
                             tracing::warn!(operation = %op, "an earlier attempt whose reply was lost had renamed it");
@@ -408,10 +579,16 @@ impl HdfsFileSystem {
     /// After a retried rename reports a missing source: true when the source is gone and the
     /// destination exists, i.e. an earlier attempt whose reply was lost did the rename.
     async fn renamed_already(&self, hs: &str, hd: &str) -> bool {
-        let client = &self.inner.client;
-        matches!(
-            client.get_file_info(hs).await,
-            Err(hdfs_native::HdfsError::FileNotFound(_))
-        ) && client.get_file_info(hd).await.is_ok()
+        let c = self.inner.current();
+        let source = self
+            .inner
+            .namenode(&c, hs, c.client.get_file_info(hs))
+            .await;
+        matches!(source, Err(e) if e.is_not_found())
+            && self
+                .inner
+                .namenode(&c, hd, c.client.get_file_info(hd))
+                .await
+                .is_ok()
     }
 }
