@@ -22,6 +22,10 @@ struct Fixture {
 }
 
 async fn fixture(max_retained: Option<usize>) -> Fixture {
+    fixture_with_grace(max_retained, Duration::ZERO).await
+}
+
+async fn fixture_with_grace(max_retained: Option<usize>, temp_grace: Duration) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let namespace = Path::parse(&format!("file://{}/ns", dir.path().display())).unwrap();
     let fs = FileSystemRegistry::with_builtins()
@@ -30,7 +34,7 @@ async fn fixture(max_retained: Option<usize>) -> Fixture {
         .unwrap();
     let options = FileStorageOptions {
         max_retained,
-        temp_grace: Duration::ZERO,
+        temp_grace,
         ..FileStorageOptions::default()
     };
     Fixture {
@@ -229,21 +233,12 @@ async fn prune_removes_orphaned_sidecars_and_keeps_the_rest() {
 
 #[tokio::test]
 async fn a_young_orphaned_sidecar_is_left_for_the_grace_period() {
-    let dir = tempfile::tempdir().unwrap();
-    let namespace = Path::parse(&format!("file://{}/ns", dir.path().display())).unwrap();
-    let fs = FileSystemRegistry::with_builtins()
-        .get(&namespace, &Configuration::new())
-        .await
-        .unwrap();
-    let storage = FileStorage::new(fs, namespace, FileStorageOptions::default());
+    let f = fixture_with_grace(None, FileStorageOptions::default().temp_grace).await;
+    let storage = &f.storage;
     storage.store_checkpoint(&state(1, 10)).await.unwrap();
     // A Java writer renames the file before its sidecar: right after the first rename the
     // temporary file's sidecar has no file.
-    let young = dir
-        .path()
-        .join("ns")
-        .join(JOB)
-        .join(".1700000000000-5-1-9.sertmp.crc");
+    let young = f.job_dir.join(".1700000000000-5-1-9.sertmp.crc");
     std::fs::write(&young, sidecar::encode(b"", 512)).unwrap();
     let pruned = storage.prune(Some(JOB)).await.unwrap();
     assert!(pruned.temp_files.is_empty(), "{pruned:?}");

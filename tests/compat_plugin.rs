@@ -308,6 +308,20 @@ fn local_namespace(dir: &std::path::Path) -> (String, Path) {
     (ns.clone(), Path::parse(&format!("file://{ns}")).unwrap())
 }
 
+/// The `hdfs` plugin on local disk (`fs.defaultFS: file:///`) with namespace `ns`.
+fn hdfs_plugin_on_local_disk(cp: &str, dir: &std::path::Path, ns: String) -> JavaPlugin {
+    JavaPlugin::new(
+        cp,
+        "hdfs",
+        dir,
+        &[
+            ("storage.type", "hdfs".into()),
+            ("fs.defaultFS", "file:///".into()),
+            ("namespace", ns),
+        ],
+    )
+}
+
 async fn local_fs(namespace: &Path) -> Arc<dyn FileSystem> {
     FileSystemRegistry::with_builtins()
         .get(namespace, &Configuration::new())
@@ -320,16 +334,7 @@ async fn hdfs_plugin_on_local_disk_both_directions() {
     let Some(cp) = classpath() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (ns, namespace) = local_namespace(dir.path());
-    let java = JavaPlugin::new(
-        &cp,
-        "hdfs",
-        dir.path(),
-        &[
-            ("storage.type", "hdfs".into()),
-            ("fs.defaultFS", "file:///".into()),
-            ("namespace", ns.clone()),
-        ],
-    );
+    let java = hdfs_plugin_on_local_disk(&cp, dir.path(), ns);
     exchange(&java, local_fs(&namespace).await, namespace, dir.path()).await;
     // Hadoop's local file system left its sidecars: ckpt removed them with their files.
     let job = dir.path().join("ns/4001");
@@ -361,16 +366,7 @@ async fn null_states_written_by_java_are_not_a_usable_checkpoint() {
     let Some(cp) = classpath() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (ns, namespace) = local_namespace(dir.path());
-    let java = JavaPlugin::new(
-        &cp,
-        "hdfs",
-        dir.path(),
-        &[
-            ("storage.type", "hdfs".into()),
-            ("fs.defaultFS", "file:///".into()),
-            ("namespace", ns),
-        ],
-    );
+    let java = hdfs_plugin_on_local_disk(&cp, dir.path(), ns);
     let older = state("4003", 1, 4, 64);
     java.store(dir.path(), &older);
     java.must(&["store-null", "4003", "1", "5"]);

@@ -874,16 +874,18 @@ impl FileStorage {
         };
         // The storage's own modification time when it has one: a name's millis may be ahead
         // of the clock (see `next_millis`).
-        let started = status.modified.or(started);
-        started.is_none_or(|t| now.duration_since(t).unwrap_or_default() >= self.options.temp_grace)
+        self.past_grace(status.modified.or(started), now)
     }
 
     /// True when a file was last modified at least the grace period ago (or has no time).
     /// A Java writer renames a file before its sidecar, so a young orphan may be mid-rename.
     fn is_stale(&self, status: &FileStatus, now: SystemTime) -> bool {
-        status
-            .modified
-            .is_none_or(|t| now.duration_since(t).unwrap_or_default() >= self.options.temp_grace)
+        self.past_grace(status.modified, now)
+    }
+
+    /// True when `since` lies at least `temp-grace` before `now` (or is unknown).
+    fn past_grace(&self, since: Option<SystemTime>, now: SystemTime) -> bool {
+        since.is_none_or(|t| now.duration_since(t).unwrap_or_default() >= self.options.temp_grace)
     }
 
     /// Decodes every file in the namespace and reports corrupt, leftover and foreign files.
