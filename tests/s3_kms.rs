@@ -22,14 +22,9 @@ use ckpt::fs::{FileSystem, FsError, Path};
 use common::conformance::pattern;
 use common::fault_proxy::{Fault, FaultProxy};
 use common::s3_env::{BUCKET, S3Server};
-use common::wire_suite::set_retry_budget;
+use common::wire_suite::{LOST_REPLY_AFTER, set_retry_budget};
 
 const KMS_KEY: &str = "ckpt-test-key";
-
-/// Where the reply is cut: past MinIO's `HTTP/1.1 100 Continue` (25 bytes, sent before it
-/// reads the body; cutting there would lose the request, not its reply), inside the status
-/// line or headers of the final response.
-const LOST_REPLY_AFTER: u64 = 30;
 
 /// A MinIO server with a static KMS key, killed when dropped.
 struct KmsMinio {

@@ -270,6 +270,12 @@ pub async fn a_failed_store_leaves_nothing_partial_and_ok_means_on_the_server(ta
     }
 }
 
+/// Where a reply is cut to lose it after the server acted on the request: past an
+/// `HTTP/1.1 100 Continue` (25 bytes; MinIO sends one before it reads a PUT's body, and a cut
+/// there loses the request instead, so the retry is a plain first write), inside the status
+/// line or headers of the final response.
+pub const LOST_REPLY_AFTER: u64 = 30;
+
 pub async fn a_lost_reply_to_a_conditional_create_is_neither_a_failure_nor_a_duplicate(
     target: &WireTarget,
 ) {
@@ -288,7 +294,7 @@ pub async fn a_lost_reply_to_a_conditional_create_is_neither_a_failure_nor_a_dup
     // The PUT goes out on a new connection; the server stores the object, the reply is
     // lost; the retry meets our own object (412) and must recognise it.
     proxy.sever_all();
-    proxy.push(Fault::reset_down(0));
+    proxy.push(Fault::reset_down(LOST_REPLY_AFTER));
     writer
         .close()
         .await
