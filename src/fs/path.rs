@@ -210,6 +210,9 @@ impl fmt::Display for Path {
                 crate::conf::redact_authority(authority),
                 self.path
             ),
+            // A relative path whose first segment looks like `scheme:` (`job.:x`) would parse
+            // back as a scheme; `./` keeps it relative, as it is.
+            (None, None) if split_scheme(&self.path).is_some() => write!(f, "./{}", self.path),
             (None, None) => f.write_str(&self.path),
         }
     }
@@ -328,6 +331,17 @@ mod tests {
         assert_eq!(rel.to_string(), "hdfs://127.0.0.1:9000/a/b");
         let other = Path::parse("file:///x").unwrap();
         assert_eq!(other.qualify(&fs), other);
+    }
+
+    #[test]
+    fn a_relative_path_with_a_colon_in_its_first_segment_prints_back_relative() {
+        // The fuzzer's find: `b/../job.:x` normalised to `job.:x`, which parsed as scheme `job.`.
+        let p = Path::parse("b//../jobjO1.:.sertmp").unwrap();
+        assert_eq!((p.scheme(), p.path()), (None, "jobjO1.:.sertmp"));
+        assert_eq!(p.to_string(), "./jobjO1.:.sertmp");
+        assert_eq!(Path::parse(&p.to_string()).unwrap(), p);
+        // A colon after the first slash is not a scheme: printed as it is.
+        assert_eq!(Path::parse("a/b:c").unwrap().to_string(), "a/b:c");
     }
 
     #[test]
