@@ -362,6 +362,40 @@ fn ids_that_could_escape_are_refused() {
 }
 
 #[test]
+fn config_check_compares_each_key_with_seatunnels_plugin() {
+    let env = Env::new();
+    let sample =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed/s3-simple.yaml");
+    let report = env.json(&sample, &["config", "check"]);
+    let st = &report["seatunnel_plugin"];
+    assert_eq!(st["version"], "2.3.8");
+    // The seed sample's bucket has no s3a://: SeaTunnel's plugin falls back to s3n.
+    assert_eq!(st["hadoop"]["fs.s3n.impl.disable.cache"], "true");
+    let keys = st["keys"].as_array().unwrap();
+    let row = |key: &str| keys.iter().find(|k| k["key"] == key).unwrap();
+    assert!(
+        row("s3.bucket")["difference"]
+            .as_str()
+            .unwrap()
+            .contains("s3a://")
+    );
+    assert!(row("storage.type")["difference"].is_null());
+    assert_eq!(row("fs.s3a.secret.key")["value"], "<redacted>");
+    assert_eq!(st["differences"], 4);
+    env.ckpt(&sample)
+        .args(["config", "check"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains(
+                "key by key, SeaTunnel 2.3.8's hdfs plugin and ckpt (4 differences)",
+            )
+            .and(predicate::str::contains("    why:       without s3a://"))
+            .and(predicate::str::contains("your-secret-key").not()),
+        );
+}
+
+#[test]
 fn config_check_redacts_secrets() {
     let env = Env::new();
     let cfg = env.write(

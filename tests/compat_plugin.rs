@@ -17,28 +17,6 @@ use ckpt::fs::{FileSystem, FileSystemRegistry, Path};
 use common::hdfs_env::{self, HdfsEnv};
 use sha2::{Digest, Sha256};
 
-/// compat-peer's class path (built once per test binary).
-fn classpath() -> Option<String> {
-    static CP: OnceLock<Result<String, String>> = OnceLock::new();
-    let built = CP.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let out = Command::new(root.join("compat-peer/build.sh"))
-            .output()
-            .map_err(|e| format!("cannot run compat-peer/build.sh: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "compat-peer/build.sh failed (needs Java 17, Maven and SeaTunnel 2.3.8 from Maven Central): {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    });
-    match built {
-        Ok(cp) => Some(cp.clone()),
-        Err(why) => common::missing(why),
-    }
-}
-
 /// One of SeaTunnel's plugins with its plugin-config.
 struct JavaPlugin {
     cp: String,
@@ -82,10 +60,7 @@ impl JavaPlugin {
         config: &[(&str, String)],
     ) -> Self {
         let props = dir.join(format!("{factory}.properties"));
-        let text: String = config
-            .iter()
-            .map(|(k, v)| format!("{k}={}\n", v.replace('\\', "\\\\")))
-            .collect();
+        let text = common::compat_peer::properties(config.iter().map(|(k, v)| (*k, v.as_str())));
         std::fs::write(&props, text).unwrap();
         JavaPlugin {
             cp: cp.to_string(),
@@ -331,7 +306,9 @@ async fn local_fs(namespace: &Path) -> Arc<dyn FileSystem> {
 
 #[tokio::test]
 async fn hdfs_plugin_on_local_disk_both_directions() {
-    let Some(cp) = classpath() else { return };
+    let Some(cp) = common::compat_peer::classpath() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let (ns, namespace) = local_namespace(dir.path());
     let java = hdfs_plugin_on_local_disk(&cp, dir.path(), ns);
@@ -350,7 +327,9 @@ async fn hdfs_plugin_on_local_disk_both_directions() {
 
 #[tokio::test]
 async fn localfile_plugin_both_directions() {
-    let Some(cp) = classpath() else { return };
+    let Some(cp) = common::compat_peer::classpath() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let (ns, namespace) = local_namespace(dir.path());
     let java = JavaPlugin::new(&cp, "localfile", dir.path(), &[("namespace", ns)]);
@@ -363,7 +342,9 @@ async fn localfile_plugin_both_directions() {
 /// restore falls back to the previous checkpoint of the pipeline, naming the file it skipped.
 #[tokio::test]
 async fn null_states_written_by_java_are_not_a_usable_checkpoint() {
-    let Some(cp) = classpath() else { return };
+    let Some(cp) = common::compat_peer::classpath() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let (ns, namespace) = local_namespace(dir.path());
     let java = hdfs_plugin_on_local_disk(&cp, dir.path(), ns);
@@ -400,7 +381,9 @@ static SINGLE: OnceLock<Result<HdfsEnv, String>> = OnceLock::new();
 static HA: OnceLock<Result<HdfsEnv, String>> = OnceLock::new();
 
 async fn on_cluster(cell: &'static OnceLock<Result<HdfsEnv, String>>, mode: &str) {
-    let Some(cp) = classpath() else { return };
+    let Some(cp) = common::compat_peer::classpath() else {
+        return;
+    };
     let Some(env) = hdfs_env::shared_blocking(cell, mode) else {
         return;
     };

@@ -552,6 +552,49 @@ async fn verify(storage: &FileStorage, out: Output) -> Result<u8, Failure> {
     Ok(if clean { 0 } else { 1 })
 }
 
+/// What SeaTunnel's own hdfs plugin makes of the plugin-config, and key by key how ckpt's
+/// reading compares (secrets redacted).
+fn seatunnel_comparison(
+    plugin_config: &BTreeMap<String, String>,
+    plugin: &ckpt::conf::PluginConfig,
+) -> serde_json::Value {
+    let reading = ckpt::conf::seatunnel_reading(plugin_config);
+    let keys = ckpt::conf::compare_keys(plugin_config, &reading, plugin);
+    let hadoop: BTreeMap<&str, String> = reading
+        .hadoop
+        .iter()
+        .map(|(k, v)| (k.as_str(), ckpt::conf::redact_value(k, v).into_owned()))
+        .collect();
+    serde_json::json!({
+        "version": ckpt::conf::SEATUNNEL_PLUGIN_VERSION,
+        "storage_type": reading.storage_type,
+        "namespace": reading.namespace,
+        "kerberos_login": reading.kerberos_login,
+        "hadoop": hadoop,
+        "error": reading.error,
+        "differences": keys.iter().filter(|k| k.difference.is_some()).count(),
+        "keys": keys,
+    })
+}
+
+fn print_key_comparison(out: &Output, keys: &[ckpt::conf::KeyComparison]) -> Result<(), Failure> {
+    let differences = keys.iter().filter(|k| k.difference.is_some()).count();
+    out.line(format!(
+        "plugin-config key by key, SeaTunnel {}'s hdfs plugin and ckpt ({differences} difference{}):",
+        ckpt::conf::SEATUNNEL_PLUGIN_VERSION,
+        if differences == 1 { "" } else { "s" }
+    ))?;
+    for k in keys {
+        out.line(format!("  {} = {}", k.key, k.value))?;
+        out.line(format!("    SeaTunnel: {}", k.seatunnel))?;
+        out.line(format!("    ckpt:      {}", k.ckpt))?;
+        if let Some(why) = &k.difference {
+            out.line(format!("    why:       {why}"))?;
+        }
+    }
+    Ok(())
+}
+
 fn config_check(prepared: &Prepared, out: Output) -> Result<u8, Failure> {
     // The same validation as every other command: `load_config` ran it.
     let Prepared {
@@ -581,14 +624,31 @@ fn config_check(prepared: &Prepared, out: Output) -> Result<u8, Failure> {
             "namespace": format!("{}/", plan.namespace.to_string().trim_end_matches('/')),
         }),
     };
+    if let Some(plugin) = &plan.plugin {
+        effective["seatunnel_plugin"] =
+            seatunnel_comparison(&loaded.checkpoint.storage.plugin_config, plugin);
+    }
     if out.json {
         out.json(&effective)?;
     } else {
+        // The key-by-key comparison reads better as text than as YAML.
+        let keys = effective
+            .get_mut("seatunnel_plugin")
+            .and_then(|s| s.as_object_mut())
+            .and_then(|s| s.remove("keys"));
         let text = serde_yaml_ng::to_string(&effective).map_err(|e| Failure {
             code: 1,
             message: e.to_string(),
         })?;
         out.line(text.trim_end())?;
+        if let Some(keys) = keys {
+            let keys: Vec<ckpt::conf::KeyComparison> =
+                serde_json::from_value(keys).map_err(|e| Failure {
+                    code: 1,
+                    message: e.to_string(),
+                })?;
+            print_key_comparison(&out, &keys)?;
+        }
         out.hint("configuration is valid")?;
     }
     Ok(0)

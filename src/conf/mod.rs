@@ -6,6 +6,7 @@ mod keys;
 mod lint;
 mod plugin;
 mod redact;
+mod seatunnel_plugin;
 mod site;
 mod value;
 
@@ -26,6 +27,9 @@ pub use plugin::{
 pub use redact::{
     HADOOP_SENSITIVE_KEY_PATTERNS, REDACTED, is_secret_key, redact_authority, redact_log_text,
     redact_url, redact_urls_in, redact_value,
+};
+pub use seatunnel_plugin::{
+    KeyComparison, SEATUNNEL_PLUGIN_VERSION, SeatunnelReading, compare_keys, seatunnel_reading,
 };
 pub use site::{load_site_file, load_site_files, parse_site_xml};
 pub use value::{parse_bool, parse_duration, parse_size};

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod checkpoint_suite;
+pub mod compat_peer;
 pub mod conformance;
 pub mod crash;
 pub mod fault_proxy;
