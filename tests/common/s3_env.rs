@@ -115,6 +115,11 @@ impl S3Server {
         ]);
         if self.name == "s3s-fs" {
             conf.set("fs.s3a.ckpt.file.probe", "list");
+            // s3s-fs 0.14 honours `If-None-Match: *` by checking for the file and then writing
+            // it, without a lock: two concurrent creates can both win (seen in CI). ckpt must
+            // not claim atomic create-if-absent there, so s3s-fs runs ckpt's check-then-put
+            // path; LocalStack and MinIO run the conditional one.
+            conf.set("fs.s3a.create.conditional.enabled", "false");
         }
         conf
     }
