@@ -170,14 +170,16 @@ fn ckpt_storage(fs: Arc<dyn FileSystem>, namespace: Path, checksum: bool) -> Fil
 }
 
 /// The whole exchange on one storage: `java` and `ckpt` see the same namespace.
+/// `sorted_listing`: the file system lists a directory sorted by name (HDFS).
 async fn exchange(
     java: &JavaPlugin,
     fs: Arc<dyn FileSystem>,
     namespace: Path,
     work: &std::path::Path,
+    sorted_listing: bool,
 ) {
     let ckpt = ckpt_storage(fs.clone(), namespace.clone(), true);
-    let plain = ckpt_storage(fs, namespace, false);
+    let plain = ckpt_storage(fs.clone(), namespace.clone(), false);
     let big_job = i64::MAX.to_string();
 
     // Java writes; ckpt reads the same values.
@@ -251,6 +253,46 @@ async fn exchange(
     let all: Vec<Seen> = java.states(&["all", "4002"]);
     assert_eq!(all.len(), 3, "{all:?}");
 
+    // Two files of one pipeline in the same millisecond. ckpt takes the smaller file name (the
+    // one an HDFS listing, sorted by name, shows first). Java keeps the first it lists (a
+    // strictly newer time replaces it): on HDFS that is the same file; on local disk it is the
+    // directory's order, which no name decides.
+    let tie_dir = namespace.join("4010").unwrap();
+    let tied = [
+        ("1700000000000-9-1-7.ser", state("4010", 1, 7, 10)),
+        ("1700000000000-10-1-8.ser", state("4010", 1, 8, 20)),
+    ];
+    for (name, s) in &tied {
+        let bytes = ckpt::checkpoint::codec::encode(s, true).unwrap();
+        fs.write(&tie_dir.join(name).unwrap(), bytes, false)
+            .await
+            .unwrap();
+    }
+    let ours = ckpt
+        .get_latest_checkpoint_by_pipeline("4010", 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ours.checkpoint_id, 8,
+        "ckpt takes the smaller name of a tie"
+    );
+    let theirs = java.states(&["latest", "4010", "1"]);
+    let java_order = java.states(&["pipeline", "4010", "1"]);
+    assert_eq!(
+        theirs.first(),
+        java_order.first(),
+        "Java takes the first file it lists of a tie (its listing: {java_order:?})"
+    );
+    if sorted_listing {
+        assert_eq!(
+            theirs,
+            vec![Seen::of(&ours)],
+            "both sides pick the same file of a tie"
+        );
+    }
+    java.must(&["delete-job", "4010"]);
+
     // Deletes in each direction are seen by the other side.
     let deleted = ckpt.delete_checkpoint_files("4001", 1, &[1]).await.unwrap();
     assert_eq!(deleted.len(), 1);
@@ -312,7 +354,14 @@ async fn hdfs_plugin_on_local_disk_both_directions() {
     let dir = tempfile::tempdir().unwrap();
     let (ns, namespace) = local_namespace(dir.path());
     let java = hdfs_plugin_on_local_disk(&cp, dir.path(), ns);
-    exchange(&java, local_fs(&namespace).await, namespace, dir.path()).await;
+    exchange(
+        &java,
+        local_fs(&namespace).await,
+        namespace,
+        dir.path(),
+        false,
+    )
+    .await;
     // Hadoop's local file system left its sidecars: ckpt removed them with their files.
     let job = dir.path().join("ns/4001");
     let names: Vec<String> = std::fs::read_dir(&job)
@@ -333,7 +382,14 @@ async fn localfile_plugin_both_directions() {
     let dir = tempfile::tempdir().unwrap();
     let (ns, namespace) = local_namespace(dir.path());
     let java = JavaPlugin::new(&cp, "localfile", dir.path(), &[("namespace", ns)]);
-    exchange(&java, local_fs(&namespace).await, namespace, dir.path()).await;
+    exchange(
+        &java,
+        local_fs(&namespace).await,
+        namespace,
+        dir.path(),
+        false,
+    )
+    .await;
 }
 
 /// A Java state whose states are null (the file has no field 4). Java's `getCheckpoint` gives
@@ -401,7 +457,14 @@ async fn on_cluster(cell: &'static OnceLock<Result<HdfsEnv, String>>, mode: &str
             ("namespace", format!("{}/", namespace.path())),
         ],
     );
-    exchange(&java, env.file_system(&[]).await, namespace, dir.path()).await;
+    exchange(
+        &java,
+        env.file_system(&[]).await,
+        namespace,
+        dir.path(),
+        true,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
