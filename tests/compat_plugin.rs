@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -15,133 +13,7 @@ use ckpt::checkpoint::{CheckpointStorage, FileStorage, FileStorageOptions, Pipel
 use ckpt::conf::Configuration;
 use ckpt::fs::{FileSystem, FileSystemRegistry, Path};
 use common::hdfs_env::{self, HdfsEnv};
-use sha2::{Digest, Sha256};
-
-/// One of SeaTunnel's plugins with its plugin-config.
-struct JavaPlugin {
-    cp: String,
-    factory: &'static str,
-    props: PathBuf,
-}
-
-/// What a plugin printed for one state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Seen {
-    job: String,
-    pipeline: i32,
-    checkpoint: i64,
-    /// Length and SHA-256 of the states; `None` for null states.
-    states: Option<(usize, String)>,
-}
-
-impl Seen {
-    fn of(state: &PipelineState) -> Seen {
-        Seen {
-            job: state.job_id.clone(),
-            pipeline: state.pipeline_id,
-            checkpoint: state.checkpoint_id,
-            states: Some((state.states.len(), sha256(&state.states))),
-        }
-    }
-}
-
-fn sha256(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-impl JavaPlugin {
-    fn new(
-        cp: &str,
-        factory: &'static str,
-        dir: &std::path::Path,
-        config: &[(&str, String)],
-    ) -> Self {
-        let props = dir.join(format!("{factory}.properties"));
-        let text = common::compat_peer::properties(config.iter().map(|(k, v)| (*k, v.as_str())));
-        std::fs::write(&props, text).unwrap();
-        JavaPlugin {
-            cp: cp.to_string(),
-            factory,
-            props,
-        }
-    }
-
-    /// Runs a command; `Err` with the plugin's exception line when it failed.
-    fn run(&self, args: &[&str]) -> Result<Vec<String>, String> {
-        let out = Command::new("java")
-            .args([
-                "-Djava.net.preferIPv4Stack=true",
-                "-cp",
-                &self.cp,
-                "ckpt.compat.PluginPeer",
-            ])
-            .arg(self.factory)
-            .arg(&self.props)
-            .args(args)
-            .output()
-            .expect("java runs");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        if out.status.success() {
-            Ok(stdout.lines().map(str::to_string).collect())
-        } else {
-            Err(format!(
-                "{stdout}\n{}",
-                tail(&String::from_utf8_lossy(&out.stderr), 15)
-            ))
-        }
-    }
-
-    fn must(&self, args: &[&str]) -> Vec<String> {
-        self.run(args)
-            .unwrap_or_else(|e| panic!("{} plugin {args:?} failed: {e}", self.factory))
-    }
-
-    fn store(&self, work: &std::path::Path, state: &PipelineState) -> String {
-        let file = work.join("states.bin");
-        std::fs::write(&file, &state.states).unwrap();
-        let lines = self.must(&[
-            "store",
-            &state.job_id,
-            &state.pipeline_id.to_string(),
-            &state.checkpoint_id.to_string(),
-            &file.display().to_string(),
-        ]);
-        lines
-            .iter()
-            .find_map(|l| l.strip_prefix("stored "))
-            .unwrap_or_else(|| panic!("no file name in {lines:?}"))
-            .to_string()
-    }
-
-    fn states(&self, args: &[&str]) -> Vec<Seen> {
-        parse_states(&self.must(args))
-    }
-}
-
-fn parse_states(lines: &[String]) -> Vec<Seen> {
-    lines
-        .iter()
-        .filter_map(|l| l.strip_prefix("state "))
-        .map(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            assert_eq!(f.len(), 5, "{l}");
-            Seen {
-                job: f[0].to_string(),
-                pipeline: f[1].parse().unwrap(),
-                checkpoint: f[2].parse().unwrap(),
-                states: (f[3] != "null").then(|| (f[3].parse().unwrap(), f[4].to_string())),
-            }
-        })
-        .collect()
-}
-
-fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
+use common::java_peer::{JavaPlugin, Seen};
 
 fn state(job: &str, pipeline: i32, checkpoint: i64, len: usize) -> PipelineState {
     let seed = (checkpoint as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ pipeline as u64;

@@ -1,31 +1,10 @@
 //! compat-peer (SeaTunnel 2.3.8's own checkpoint storage plugins behind small Java mains): its
 //! class path, built once per test binary, and plugin-config files in the form it reads.
 
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
-
 /// compat-peer's class path (our jar first); `None` (or a panic, see [`super::missing`]) when
 /// Java, Maven or the SeaTunnel artifacts are not there.
 pub fn classpath() -> Option<String> {
-    static CP: OnceLock<Result<String, String>> = OnceLock::new();
-    let built = CP.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let out = Command::new(root.join("compat-peer/build.sh"))
-            .output()
-            .map_err(|e| format!("cannot run compat-peer/build.sh: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "compat-peer/build.sh failed (needs Java 17, Maven and SeaTunnel 2.3.8 from Maven Central): {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    });
-    match built {
-        Ok(cp) => Some(cp.clone()),
-        Err(why) => super::missing(why),
-    }
+    super::java_peer::classpath("compat-peer")
 }
 
 /// A plugin-config as a `java.util.Properties` file: keys and values escaped so that

@@ -9,6 +9,7 @@ pub mod crash;
 pub mod fault_proxy;
 pub mod hdfs_env;
 pub mod hook_fs;
+pub mod java_peer;
 #[cfg(feature = "oss")]
 pub mod oss_env;
 #[cfg(feature = "s3")]
