@@ -5,7 +5,8 @@
 # the installed servers. Nothing is skipped: a missing server fails its tests.
 #
 #   ./scripts/test-all.sh            # everything
-#   ./scripts/test-all.sh hdfs       # only the HDFS suites (fs_hdfs, hdfs_*, Kerberos)
+#   ./scripts/test-all.sh hdfs       # only the HDFS suites (fs_hdfs, hdfs_*, Kerberos, SeaTunnel's
+#                                    # plugins and Zeta engine as peers)
 #   ./scripts/test-all.sh s3|oss|local
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -27,6 +28,9 @@ if [ "$what" = all ] || [ "$what" = hdfs ]; then
     fi
     log "building hdfs-testenv (MiniDFSCluster, MiniKdc, SeaTunnel codec peer)"
     hdfs-testenv/build.sh >/dev/null
+    log "building compat-peer (SeaTunnel's plugins 2.3.8) and compat-engine (the Zeta engine 2.3.8)"
+    compat-peer/build.sh >/dev/null
+    compat-engine/build.sh >/dev/null
 fi
 
 if [ "$what" = all ] || [ "$what" = s3 ]; then
@@ -53,7 +57,7 @@ fi
 unset CKPT_ALLOW_SKIP
 case "$what" in
     all) tests=() ;;
-    hdfs) tests=(--test 'fs_hdfs*' --test 'hdfs_*' --test crash_hdfs --test faults_hdfs) ;;
+    hdfs) tests=(--test 'fs_hdfs*' --test 'hdfs_*' --test crash_hdfs --test faults_hdfs --test compat_plugin --test compat_engine) ;;
     s3) tests=(--test 'fs_s3*' --test 's3_*' --test faults_s3) ;;
     oss) tests=(--test 'fs_oss*' --test 'oss_*' --test faults_oss) ;;
     local) tests=(--lib --test fs_local --test fs_viewfs --test checkpoint_local --test checkpoint_sidecars --test cli --test config_validation --test seed_samples --test crash_local --test compat_config) ;;

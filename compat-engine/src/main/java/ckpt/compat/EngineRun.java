@@ -279,6 +279,9 @@ public final class EngineRun {
                 "      port: 5801",
                 "  properties:",
                 "    hazelcast.local.localAddress: 127.0.0.1",
+                // Without these Hazelcast listens on 0.0.0.0 whatever the interfaces say.
+                "    hazelcast.socket.bind.any: false",
+                "    hazelcast.socket.client.bind.any: false",
                 "    hazelcast.phone.home.enabled: false",
                 "    hazelcast.logging.type: log4j2",
                 "    hazelcast.invocation.max.retry.count: 20",
