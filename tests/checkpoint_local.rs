@@ -30,7 +30,9 @@ mod large_states {
     use std::sync::Arc;
 
     use bytes::Bytes;
-    use ckpt::checkpoint::{CheckpointError, CheckpointStorage, FileStorage, PipelineState};
+    use ckpt::checkpoint::{
+        CheckpointError, CheckpointStorage, CommitProtocol, FileStorage, PipelineState,
+    };
     use ckpt::conf::Configuration;
     use ckpt::fs::{FileSystemRegistry, Path};
 
@@ -74,6 +76,26 @@ mod large_states {
             state,
             "and the file reads back"
         );
+    }
+
+    /// Issue 12: a local store committed twice, a `.sertmp` published by the writer (fsync, link,
+    /// directory fsync) and then a rename (link, directory fsync again). The local writer
+    /// already publishes atomically and refuses to clobber: one create of the final name, no
+    /// temporary name, no rename.
+    #[tokio::test]
+    async fn a_local_store_commits_once() {
+        let (storage, fs, _dir) = storage().await;
+        assert_eq!(storage.commit_protocol(), CommitProtocol::ConditionalWrite);
+        let state = PipelineState {
+            job_id: "44".into(),
+            pipeline_id: 1,
+            checkpoint_id: 1,
+            states: Bytes::from_static(b"once"),
+        };
+        let stored = storage.store_checkpoint(&state).await.unwrap();
+        let calls = fs.calls();
+        assert_eq!(calls, vec![format!("create {}", stored.path)], "{calls:?}");
+        assert_eq!(storage.get_checkpoint("44", 1, 1).await.unwrap(), state);
     }
 
     /// Issue 7, defect 9: a state above the format's limit aborted inside the encoder; it is a

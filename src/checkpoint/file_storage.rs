@@ -48,9 +48,12 @@ impl Default for FileStorageOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CommitProtocol {
-    /// Write `<name>.sertmp`, close, rename to `<name>.ser` (HDFS, local: as the Java engine does).
+    /// Write `<name>.sertmp`, close, rename to `<name>.ser` (HDFS, as the Java engine does: an
+    /// open HDFS file is visible while it is written).
     TempAndRename,
-    /// One conditional create of `<name>.ser` (object stores, where rename is a copy).
+    /// One conditional create of `<name>.ser`, published whole at close (local disk, where the
+    /// writer publishes through a hidden temporary file and a hard link; object stores, where
+    /// rename is a copy).
     ConditionalWrite,
 }
 
@@ -212,11 +215,16 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl FileStorage {
     /// Storage under `namespace` (a directory on `fs`; `<namespace>/<jobId>/<file>.ser`).
     pub fn new(fs: Arc<dyn FileSystem>, namespace: Path, options: FileStorageOptions) -> Self {
-        let protocol = if fs.capabilities().atomic_rename {
-            CommitProtocol::TempAndRename
-        } else {
-            CommitProtocol::ConditionalWrite
-        };
+        let caps = fs.capabilities();
+        // A backend that publishes a closed file atomically and refuses to clobber needs no
+        // temporary name: that would be a second commit on top of the first (on local disk,
+        // two more fsyncs per store).
+        let protocol =
+            if caps.atomic_rename && !(caps.atomic_publish && caps.atomic_create_if_absent) {
+                CommitProtocol::TempAndRename
+            } else {
+                CommitProtocol::ConditionalWrite
+            };
         Self {
             fs,
             namespace,
@@ -1315,6 +1323,7 @@ mod tests {
             Capabilities {
                 atomic_rename: true,
                 atomic_create_if_absent: true,
+                atomic_publish: false,
                 directories: DirectoryKind::Real,
             }
         }

@@ -132,6 +132,7 @@ impl FileSystem for LocalFileSystem {
         Capabilities {
             atomic_rename: true,
             atomic_create_if_absent: true,
+            atomic_publish: true,
             directories: DirectoryKind::Real,
         }
     }

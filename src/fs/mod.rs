@@ -69,6 +69,11 @@ pub struct Capabilities {
     /// `create(path, overwrite = false)` fails atomically when the path already exists,
     /// even against a concurrent writer (HDFS lease, local hard link, S3 `If-None-Match`).
     pub atomic_create_if_absent: bool,
+    /// Nothing of a file being written is visible before `close`, which publishes it whole and
+    /// durable in one step (local: a hidden temporary file, fsync, hard link; object stores: one
+    /// PUT or multipart Complete). Not HDFS, where an open file is listed while it grows. With
+    /// `atomic_create_if_absent` too, a checkpoint needs no temporary name and rename.
+    pub atomic_publish: bool,
     /// Whether directories are real or emulated.
     pub directories: DirectoryKind,
 }

@@ -1,6 +1,7 @@
 //! A [`FileSystem`] wrapper for tests: runs a one-shot action just before a chosen file is
 //! opened, to stage races (a concurrent store and prune between a listing and a read)
-//! deterministically, and records the address and length of every buffer written.
+//! deterministically, and records the address and length of every buffer written and every
+//! create and rename.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,6 +20,7 @@ pub struct HookFs {
     target: String,
     action: tokio::sync::Mutex<Option<Action>>,
     written: Arc<Mutex<Vec<(usize, usize)>>>,
+    calls: Mutex<Vec<String>>,
 }
 
 struct RecordingWriter {
@@ -62,6 +64,7 @@ impl HookFs {
             target: target.to_string(),
             action: tokio::sync::Mutex::new(Some(Box::pin(action))),
             written: Arc::default(),
+            calls: Mutex::default(),
         }
     }
 
@@ -72,12 +75,24 @@ impl HookFs {
             target: String::new(),
             action: tokio::sync::Mutex::new(None),
             written: Arc::default(),
+            calls: Mutex::default(),
         }
     }
 
     /// `(address, length)` of every buffer handed to a writer, in order.
     pub fn written(&self) -> Vec<(usize, usize)> {
         self.written.lock().map(|w| w.clone()).unwrap_or_default()
+    }
+
+    /// `create <path>` and `rename <src> <dst>`, in order.
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    fn record(&self, call: String) {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push(call);
+        }
     }
 
     /// True once the action has run.
@@ -104,6 +119,7 @@ impl FileSystem for HookFs {
         self.inner.list_status_stream(path)
     }
     async fn create(&self, path: &Path, overwrite: bool) -> FsResult<Box<dyn FileWriter>> {
+        self.record(format!("create {path}"));
         Ok(Box::new(RecordingWriter {
             inner: self.inner.create(path, overwrite).await?,
             written: self.written.clone(),
@@ -125,6 +141,7 @@ impl FileSystem for HookFs {
         self.inner.delete(path, recursive).await
     }
     async fn rename(&self, src: &Path, dst: &Path) -> FsResult<bool> {
+        self.record(format!("rename {src} {dst}"));
         self.inner.rename(src, dst).await
     }
 }

@@ -407,6 +407,8 @@ impl FileSystem for HdfsFileSystem {
         Capabilities {
             atomic_rename: true,
             atomic_create_if_absent: true,
+            // An open HDFS file is listed (and readable) while it is written.
+            atomic_publish: false,
             directories: DirectoryKind::Real,
         }
     }

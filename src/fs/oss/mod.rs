@@ -229,6 +229,7 @@ impl FileSystem for OssFileSystem {
         Capabilities {
             atomic_rename: false,
             atomic_create_if_absent: true,
+            atomic_publish: true,
             directories: DirectoryKind::Emulated,
         }
     }

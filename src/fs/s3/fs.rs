@@ -409,6 +409,7 @@ impl FileSystem for S3FileSystem {
         Capabilities {
             atomic_rename: false,
             atomic_create_if_absent: self.ctx.conditional_create(),
+            atomic_publish: true,
             directories: DirectoryKind::Emulated,
         }
     }

@@ -287,12 +287,14 @@ fn combined_capabilities<'a>(
     let mut caps = Capabilities {
         atomic_rename: true,
         atomic_create_if_absent: true,
+        atomic_publish: true,
         directories: DirectoryKind::Real,
     };
     for fs in targets {
         let c = fs.capabilities();
         caps.atomic_rename &= c.atomic_rename;
         caps.atomic_create_if_absent &= c.atomic_create_if_absent;
+        caps.atomic_publish &= c.atomic_publish;
         if c.directories == DirectoryKind::Emulated {
             caps.directories = DirectoryKind::Emulated;
         }
