@@ -60,7 +60,7 @@ case "$what" in
     hdfs) tests=(--test 'fs_hdfs*' --test 'hdfs_*' --test crash_hdfs --test faults_hdfs --test compat_plugin --test compat_engine) ;;
     s3) tests=(--test 'fs_s3*' --test 's3_*' --test faults_s3) ;;
     oss) tests=(--test 'fs_oss*' --test 'oss_*' --test faults_oss) ;;
-    local) tests=(--lib --test fs_local --test fs_viewfs --test checkpoint_local --test checkpoint_sidecars --test cli --test config_validation --test seed_samples --test crash_local --test compat_config) ;;
+    local) tests=(--lib --test fs_local --test fs_viewfs --test checkpoint_local --test checkpoint_sidecars --test golden_real_plugin --test cli --test config_validation --test seed_samples --test crash_local --test compat_config) ;;
     *) echo "unknown suite $what (all, hdfs, s3, oss, local)" >&2; exit 2 ;;
 esac
 log "cargo test --all-features --no-fail-fast ${tests[*]:-}"

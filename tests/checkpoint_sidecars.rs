@@ -2,6 +2,8 @@
 //! plugin leaves them on `file:///` (issue 9): part of their file for verify, restore,
 //! retention, delete and prune.
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -250,23 +252,7 @@ async fn a_young_orphaned_sidecar_is_left_for_the_grace_period() {
 /// writing of it, byte for byte, without Java at test time.
 #[test]
 fn hadoops_own_sidecars_check_and_encode_byte_for_byte() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hadoop-crc");
-    let mut seen = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        let Some(file) = sidecar::file_of_sidecar(&name) else {
-            continue;
-        };
-        let sums = std::fs::read(dir.join(&name)).unwrap();
-        let data = std::fs::read(dir.join(file)).unwrap();
-        assert_eq!(sidecar::check(&sums, &data), Ok(()), "{name}");
-        assert_eq!(sidecar::encode(&data, 512), sums, "{name}");
-        if !data.is_empty() {
-            let mut changed = data.clone();
-            changed[data.len() - 1] ^= 1;
-            assert!(sidecar::check(&sums, &changed).is_err(), "{name}");
-        }
-        seen += 1;
-    }
+    let dir = common::golden::fixture_dir("hadoop-crc");
+    let seen = common::golden::check_sidecars_in(&dir);
     assert_eq!(seen, 7, "the seven golden sidecars in {}", dir.display());
 }

@@ -7,6 +7,7 @@ pub mod compat_peer;
 pub mod conformance;
 pub mod crash;
 pub mod fault_proxy;
+pub mod golden;
 pub mod hdfs_env;
 pub mod hook_fs;
 pub mod java_peer;

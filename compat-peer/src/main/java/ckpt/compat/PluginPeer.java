@@ -71,7 +71,8 @@ public final class PluginPeer {
         return map;
     }
 
-    static CheckpointStorage create(String type, Map<String, String> config) throws Exception {
+    /** The plugin whose {@code factoryIdentifier()} is {@code type}, created from {@code config}. */
+    public static CheckpointStorage create(String type, Map<String, String> config) throws Exception {
         List<String> found = new ArrayList<>();
         for (CheckpointStorageFactory factory : ServiceLoader.load(CheckpointStorageFactory.class)) {
             found.add(factory.factoryIdentifier());
@@ -126,7 +127,8 @@ public final class PluginPeer {
         out.println("state " + st.getJobId() + " " + st.getPipelineId() + " " + st.getCheckpointId() + " " + digest);
     }
 
-    static String sha256(byte[] b) throws Exception {
+    /** Lower-case hex SHA-256 of {@code b}. */
+    public static String sha256(byte[] b) throws Exception {
         StringBuilder sb = new StringBuilder();
         for (byte x : MessageDigest.getInstance("SHA-256").digest(b)) sb.append(String.format("%02x", x));
         return sb.toString();
