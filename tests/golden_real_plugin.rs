@@ -18,7 +18,8 @@ use ckpt::checkpoint::sidecar;
 use ckpt::checkpoint::{CheckpointStorage, FileStorage, FileStorageOptions, PipelineState};
 use ckpt::conf::Configuration;
 use ckpt::fs::{FileSystemRegistry, Path};
-use common::golden::{check_sidecars_in, fixture_dir, sha256_hex};
+use common::golden::{check_sidecars_in, fixture_dir};
+use common::java_peer::sha256 as sha256_hex;
 use serde::Deserialize;
 use serde_json::Value;
 

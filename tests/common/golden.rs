@@ -4,21 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use ckpt::checkpoint::sidecar;
-use sha2::{Digest, Sha256};
 
 /// `tests/fixtures/<name>` of this crate.
 pub fn fixture_dir(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
-}
-
-/// Lower-case hex SHA-256, as the Java side prints it.
-pub fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Checks every Hadoop `.crc` sidecar in `dir` against its file, byte for byte both ways: ckpt
