@@ -6,10 +6,10 @@
 #                            [--rounds 3] [--max-retained 3] [--warmup-passes 1]
 #                            [--json-out FILE] [--keep] [--debug]
 #
-# Builds ckpt (release) and hdfs-testenv, then runs `ckpt --json bench` and the Java peer
-# (hdfs-testenv's ckpt.testenv.JavaBench: SeaTunnel 2.3.10's AbstractCheckpointStorage and
-# ProtoStuffSerializer with the hdfs storage plugin's file-system code, through Hadoop 3.4.1's
-# FileSystem) alternately, --rounds times each, with the same workload and max-retained:
+# Builds ckpt (release) and compat-peer, then runs `ckpt --json bench` and the Java peer
+# (compat-peer's ckpt.compat.JavaBench: SeaTunnel 2.3.8's own `hdfs` checkpoint storage plugin,
+# HdfsStorage from checkpoint-storage-hdfs with its Hadoop 3.1.4 client, found by factory
+# discovery) alternately, --rounds times each, with the same workload and max-retained:
 #   local  each run stores under a fresh namespace in a temporary directory (file:///)
 #   hdfs   one MiniDFSCluster (hdfs-testenv single, 127.0.0.1) for the whole run, a fresh
 #          namespace under /ckpt per run; stopped at the end
@@ -93,8 +93,8 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 [[ "$target_dir" == /* ]] || target_dir="$ROOT/$target_dir"
 CKPT="$target_dir/$profile/ckpt"
 [[ -x "$CKPT" ]] || die "$CKPT was not built"
-log "building hdfs-testenv (Java peer)"
-CP="$("$ROOT/hdfs-testenv/build.sh")" || die "hdfs-testenv/build.sh failed"
+log "building compat-peer (Java peer: SeaTunnel 2.3.8's hdfs plugin)"
+CP="$("$ROOT/compat-peer/build.sh")" || die "compat-peer/build.sh failed"
 read -r -a JAVA_OPTS <<<"${JAVA_BENCH_OPTS:--Djava.net.preferIPv4Stack=true}"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/ckpt-bench-vs-java.XXXXXX")"
@@ -221,7 +221,7 @@ run_java() { # ROUND
   local name="java-$1" t0 t1 extra=()
   [[ -n "$conf_dir" ]] && extra=(--conf-dir "$conf_dir")
   t0=$(now_ns)
-  if ! env -u HADOOP_CONF_DIR -u HADOOP_USER_NAME java "${JAVA_OPTS[@]}" -cp "$CP" ckpt.testenv.JavaBench \
+  if ! env -u HADOOP_CONF_DIR -u HADOOP_USER_NAME java "${JAVA_OPTS[@]}" -cp "$CP" ckpt.compat.JavaBench \
       --fs "$fs_uri" --namespace "$(namespace_of "$name")" "${extra[@]}" --size "$size" \
       --pipelines "$pipelines" --checkpoints "$checkpoints" --max-retained "$max_retained" \
       --warmup-passes "$warmup_passes" >"$WORK/$name.json" 2>"$WORK/$name.log"; then

@@ -1,6 +1,5 @@
-package ckpt.testenv;
+package ckpt.compat;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
@@ -14,43 +13,35 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FSDataInputStream;
-import org.apache.hadoop.fs.FSDataOutputStream;
-import org.apache.hadoop.fs.FileStatus;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.seatunnel.engine.checkpoint.storage.PipelineState;
-import org.apache.seatunnel.engine.checkpoint.storage.api.AbstractCheckpointStorage;
-import org.apache.seatunnel.engine.checkpoint.storage.exception.CheckpointStorageException;
+import org.apache.seatunnel.engine.checkpoint.storage.api.CheckpointStorage;
+import org.apache.seatunnel.engine.checkpoint.storage.hdfs.HdfsStorage;
 
 /**
  * The Java side of {@code scripts/bench-vs-java.sh}: the workload of {@code ckpt bench}, run on
- * Apache SeaTunnel's checkpoint storage the way the Java engine runs it.
+ * Apache SeaTunnel's own {@code hdfs} checkpoint storage plugin the way the Java engine runs it.
  *
  * <pre>
  * JavaBench --fs URI --namespace PATH [--conf-dir DIR] [--size 64K] [--pipelines 4] [--checkpoints 50]
  *           [--max-retained 3] [--warmup-passes 1]
  * </pre>
  *
- * <p>The storage is SeaTunnel's own {@code AbstractCheckpointStorage} (checkpoint-storage-api
- * 2.3.10: file names, latest selection, ProtoStuffSerializer) with the file-system part of the
- * {@code hdfs} storage plugin written out here, because checkpoint-storage-hdfs is not published
- * on Maven Central: the Hadoop configuration is built as the plugin builds it for
- * {@code storage.type} local and hdfs; a store writes {@code <name>tmp} with overwrite=false,
- * renames it to the final name and then deletes the temporary file if it still exists; a lookup
- * checks that the job directory exists and lists its {@code *.ser} files; a read copies the whole
- * file and deserializes it. {@code max-retained} is applied as the engine's checkpoint coordinator
- * applies it (per pipeline, in memory: when 2N completed ids are held, the N oldest are deleted
- * through {@code deleteCheckpoint(job, pipeline, ids)}), inside the timed store like ckpt's
- * retention is inside its store.
+ * <p>The storage is checkpoint-storage-hdfs 2.3.8's {@code HdfsStorage} with its Hadoop 3.1.4
+ * client, created by SeaTunnel's factory discovery ({@link PluginPeer#create}) from the
+ * plugin-config a seatunnel.yaml would give it ({@code storage.type} local for file:///, hdfs
+ * with {@code hdfs_site_path} for hdfs://). {@code max-retained} is applied as the engine's
+ * checkpoint coordinator applies it (per pipeline, in memory: when 2N completed ids are held, the
+ * N oldest are deleted through {@code deleteCheckpoint(job, pipeline, ids)}), inside the timed
+ * store like ckpt's retention is inside its store.
  *
  * <p>Phases match {@code src/cli/bench.rs}: {@code store} (checkpoint-major, pipeline-minor) then
- * {@code restore_latest} (checkpoints x pipelines lookups of the newest file of a pipeline). Before
- * the measured pass, {@code --warmup-passes} full passes run on another job id so the JIT has
- * compiled the hot paths; they are reported ({@code java.warmup_ms}) and excluded from the phases.
- * The JSON on stdout has the keys of {@code ckpt --json bench} plus {@code implementation} and
- * {@code java}. Hadoop logs go to stderr.
+ * {@code restore_latest} (checkpoints x pipelines calls of
+ * {@code getLatestCheckpointByJobIdAndPipelineId}). Before the measured pass,
+ * {@code --warmup-passes} full passes run on another job id so the JIT has compiled the hot
+ * paths; they are reported ({@code java.warmup_ms}) and excluded from the phases. The JSON on
+ * stdout has the keys of {@code ckpt --json bench} plus {@code implementation} and {@code java}.
+ * Logs go to stderr.
  */
 public final class JavaBench {
     /** Same job id as ckpt bench. */
@@ -131,7 +122,10 @@ public final class JavaBench {
         byte[] states = new byte[stateBytes];
         for (int i = 0; i < stateBytes; i++) states[i] = (byte) ((i * 131L) % 251);
 
-        PluginStorage storage = new PluginStorage(new HashMap<>(pluginConfig));
+        CheckpointStorage storage = PluginPeer.create("hdfs", new HashMap<>(pluginConfig));
+        if (!(storage instanceof HdfsStorage)) throw new IllegalStateException(
+                "factory hdfs created " + storage.getClass().getName() + ", not HdfsStorage");
+        HdfsStorage hdfs = (HdfsStorage) storage;
         try {
             storage.deleteCheckpoint(BENCH_JOB);
             storage.deleteCheckpoint(WARMUP_JOB);
@@ -148,8 +142,8 @@ public final class JavaBench {
 
             StringBuilder j = new StringBuilder("{");
             j.append("\"implementation\":\"java\"");
-            j.append(",\"namespace\":").append(MiniCluster.q(storage.fs.makeQualified(
-                    new Path(storage.getStorageParentDirectory())).toString()));
+            j.append(",\"namespace\":").append(q(hdfs.fs.makeQualified(
+                    new Path(hdfs.getStorageParentDirectory())).toString()));
             j.append(",\"state_bytes\":").append(stateBytes);
             j.append(",\"pipelines\":").append(pipelines);
             j.append(",\"checkpoints_per_pipeline\":").append(checkpoints);
@@ -158,13 +152,14 @@ public final class JavaBench {
             Long rss = peakRss();
             j.append(",\"peak_rss_bytes\":").append(rss == null ? "null" : rss.toString());
             j.append(",\"java\":{");
-            j.append("\"storage\":\"SeaTunnel 2.3.10 AbstractCheckpointStorage + hdfs plugin file-system code\"");
+            j.append("\"storage\":").append(q("SeaTunnel 2.3.8 checkpoint-storage-hdfs " + storage.getClass().getName()
+                    + " (factory hdfs), Hadoop " + org.apache.hadoop.util.VersionInfo.getVersion()));
             j.append(",\"plugin_config\":{");
             boolean first = true;
             for (Map.Entry<String, String> e : shownConfig.entrySet()) {
                 if (!first) j.append(',');
                 first = false;
-                j.append(MiniCluster.q(e.getKey())).append(':').append(MiniCluster.q(e.getValue()));
+                j.append(q(e.getKey())).append(':').append(q(e.getValue()));
             }
             j.append('}');
             j.append(",\"max_retained\":").append(maxRetained);
@@ -174,14 +169,14 @@ public final class JavaBench {
             j.append(",\"jvm_uptime_at_main_ms\":").append(uptimeAtMain);
             // Without libhadoop, the local file system sets permissions by running chmod.
             j.append(",\"hadoop_native\":").append(org.apache.hadoop.util.NativeCodeLoader.isNativeCodeLoaded());
-            j.append(",\"jvm\":").append(MiniCluster.q(System.getProperty("java.vm.name") + " "
+            j.append(",\"jvm\":").append(q(System.getProperty("java.vm.name") + " "
                     + System.getProperty("java.runtime.version")));
-            j.append(",\"jvm_args\":").append(MiniCluster.q(String.join(" ",
+            j.append(",\"jvm_args\":").append(q(String.join(" ",
                     ManagementFactory.getRuntimeMXBean().getInputArguments())));
             j.append("}}");
             out.println(j);
         } finally {
-            storage.fs.close();
+            hdfs.fs.close();
         }
         return 0;
     }
@@ -228,7 +223,7 @@ public final class JavaBench {
         long restoreTotalNanos;
     }
 
-    static Result workload(PluginStorage storage, String jobId, byte[] states, int pipelines, long checkpoints,
+    static Result workload(CheckpointStorage storage, String jobId, byte[] states, int pipelines, long checkpoints,
             int maxRetained) throws Exception {
         Result r = new Result();
         int n = Math.toIntExact(pipelines * checkpoints);
@@ -308,182 +303,17 @@ public final class JavaBench {
         return null;
     }
 
-    // ------------------------------------------------------------------ the storage
-
-    /**
-     * The hdfs storage plugin's behaviour on SeaTunnel's own AbstractCheckpointStorage, limited to
-     * the calls the engine makes in this workload (store, latest by pipeline, the coordinator's
-     * retention delete, job delete).
-     */
-    static final class PluginStorage extends AbstractCheckpointStorage {
-        FileSystem fs;
-
-        PluginStorage(Map<String, String> pluginConfig) throws CheckpointStorageException {
-            initStorage(pluginConfig);
-        }
-
-        @Override
-        public void initStorage(Map<String, String> config) throws CheckpointStorageException {
-            String ns = config.remove("namespace");
-            if (ns != null && !ns.isBlank()) setStorageNameSpace(ns);
-            try {
-                fs = FileSystem.get(hadoopConfiguration(config));
-            } catch (IOException e) {
-                throw new CheckpointStorageException("Failed to get file system", e);
-            }
-        }
-
-        /** The Hadoop configuration the plugin builds for storage.type local and hdfs. */
-        static Configuration hadoopConfiguration(Map<String, String> config) {
-            String type = config.getOrDefault("storage.type", "local").toLowerCase(Locale.ROOT);
-            config.remove("storage.type");
-            Configuration conf = new Configuration();
-            switch (type) {
-                case "local":
-                    conf.set("fs.file.impl", "org.apache.hadoop.fs.LocalFileSystem");
-                    conf.set("fs.defaultFS", config.getOrDefault("fs.defaultFS", "file:///"));
-                    break;
-                case "hdfs": {
-                    String defaultFs = config.get("fs.defaultFS");
-                    if (defaultFs == null) throw new IllegalArgumentException("fs.defaultFS is required");
-                    conf.set("fs.defaultFS", defaultFs);
-                    conf.set("fs.hdfs.impl", "org.apache.hadoop.hdfs.DistributedFileSystem");
-                    if (config.containsKey("hdfs_site_path")) conf.addResource(new Path(config.get("hdfs_site_path")));
-                    conf.setBoolean("fs.hdfs.impl.disable.cache",
-                            Boolean.parseBoolean(config.getOrDefault("disable.cache", "true")));
-                    for (Map.Entry<String, String> e : config.entrySet()) {
-                        if (e.getKey().startsWith("seatunnel.hadoop.")) {
-                            conf.set(e.getKey().substring("seatunnel.hadoop.".length()), e.getValue());
-                        }
-                    }
-                    break;
-                }
+    static String q(String s) {
+        if (s == null) return "null";
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"': b.append("\\\""); break;
+                case '\\': b.append("\\\\"); break;
                 default:
-                    throw new IllegalArgumentException("storage.type " + type + " is not benchmarked (local, hdfs)");
-            }
-            return conf;
-        }
-
-        private String jobDir(String jobId) {
-            return getStorageParentDirectory() + jobId;
-        }
-
-        @Override
-        public String storeCheckPoint(PipelineState state) throws CheckpointStorageException {
-            byte[] data;
-            try {
-                data = serializeCheckPointData(state);
-            } catch (IOException e) {
-                throw new CheckpointStorageException("Failed to serialize checkpoint data", e);
-            }
-            // Two calls, two names: the temporary file is another generated name plus "tmp".
-            Path target = new Path(jobDir(state.getJobId()) + "/" + getCheckPointName(state));
-            Path temp = new Path(jobDir(state.getJobId()) + "/" + getCheckPointName(state) + "tmp");
-            try (FSDataOutputStream o = fs.create(temp, false)) {
-                o.write(data);
-            } catch (IOException e) {
-                throw new CheckpointStorageException("Failed to write checkpoint data, file: " + temp, e);
-            }
-            try {
-                if (!fs.rename(temp, target)) {
-                    throw new CheckpointStorageException("Failed to rename tmp file to final file");
-                }
-            } catch (IOException e) {
-                throw new CheckpointStorageException("Failed to rename tmp file to final file");
-            } finally {
-                try {
-                    if (fs.exists(temp)) fs.delete(temp, false);
-                } catch (IOException e) {
-                    System.err.println("java-bench: could not delete " + temp + ": " + e);
-                }
-            }
-            return target.getName();
-        }
-
-        /** The *.ser names in a job directory; empty when the directory does not exist. */
-        private List<String> checkpointNames(String jobId) throws CheckpointStorageException {
-            Path dir = new Path(jobDir(jobId));
-            try {
-                if (!fs.exists(dir)) return new ArrayList<>();
-                List<String> names = new ArrayList<>();
-                for (FileStatus st : fs.listStatus(dir, p -> p.getName().endsWith(FILE_FORMAT))) {
-                    names.add(st.getPath().getName());
-                }
-                return names;
-            } catch (IOException e) {
-                throw new CheckpointStorageException("Failed to list " + dir, e);
+                    if (c < 0x20) b.append(String.format("\\u%04x", (int) c)); else b.append(c);
             }
         }
-
-        private PipelineState read(String jobId, String name) throws CheckpointStorageException {
-            Path file = new Path(jobDir(jobId) + DEFAULT_CHECKPOINT_FILE_PATH_SPLIT + name);
-            try (FSDataInputStream in = fs.open(file); ByteArrayOutputStream buf = new ByteArrayOutputStream()) {
-                org.apache.hadoop.io.IOUtils.copyBytes(in, buf, 1024);
-                return deserializeCheckPointData(buf.toByteArray());
-            } catch (IOException e) {
-                throw new CheckpointStorageException("Failed to read checkpoint data, file " + file, e);
-            }
-        }
-
-        @Override
-        public PipelineState getLatestCheckpointByJobIdAndPipelineId(String jobId, String pipelineId)
-                throws CheckpointStorageException {
-            List<String> names = checkpointNames(jobId);
-            if (names.isEmpty()) return null;
-            String latest = getLatestCheckpointFileNameByJobIdAndPipelineId(names, pipelineId);
-            return latest == null ? null : read(jobId, latest);
-        }
-
-        @Override
-        public void deleteCheckpoint(String jobId) {
-            try {
-                fs.delete(new Path(jobDir(jobId)), true);
-            } catch (IOException e) {
-                System.err.println("java-bench: could not delete job " + jobId + ": " + e);
-            }
-        }
-
-        @Override
-        public void deleteCheckpoint(String jobId, String pipelineId, List<String> checkpointIds)
-                throws CheckpointStorageException {
-            List<String> names = checkpointNames(jobId);
-            if (names.isEmpty()) throw new CheckpointStorageException("No checkpoint found for job, job id is: " + jobId);
-            for (String name : names) {
-                if (pipelineId.equals(getPipelineIdByFileName(name))
-                        && checkpointIds.contains(getCheckpointIdByFileName(name))) {
-                    try {
-                        fs.delete(new Path(jobDir(jobId) + DEFAULT_CHECKPOINT_FILE_PATH_SPLIT + name), false);
-                    } catch (IOException e) {
-                        System.err.println("java-bench: could not delete " + name + ": " + e);
-                    }
-                }
-            }
-        }
-
-        // Not part of the benchmarked workload.
-        @Override
-        public List<PipelineState> getAllCheckpoints(String jobId) {
-            throw new UnsupportedOperationException("not used by the bench");
-        }
-
-        @Override
-        public List<PipelineState> getLatestCheckpoint(String jobId) {
-            throw new UnsupportedOperationException("not used by the bench");
-        }
-
-        @Override
-        public List<PipelineState> getCheckpointsByJobIdAndPipelineId(String jobId, String pipelineId) {
-            throw new UnsupportedOperationException("not used by the bench");
-        }
-
-        @Override
-        public PipelineState getCheckpoint(String jobId, String pipelineId, String checkpointId) {
-            throw new UnsupportedOperationException("not used by the bench");
-        }
-
-        @Override
-        public void deleteCheckpoint(String jobId, String pipelineId, String checkpointId) {
-            throw new UnsupportedOperationException("not used by the bench");
-        }
+        return b.append('"').toString();
     }
 }
