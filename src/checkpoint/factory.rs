@@ -25,6 +25,10 @@ pub const CHECKSUM_KEY: &str = "ckpt.checksum";
 /// Plugin-config key: age after which prune removes leftover temporary files (default 10m).
 pub const TEMP_GRACE_KEY: &str = "ckpt.temp-grace";
 
+/// Identifier of ckpt's own SeaTunnel plugin (`type: ckpt`): the general storage with the
+/// plugin-config of SeaTunnel's `hdfs` plugin, served by this library through JNI.
+pub const CKPT_IDENTIFIER: &str = "ckpt";
+
 /// Everything a factory needs to build a storage.
 #[derive(Debug, Clone)]
 pub struct StorageSettings {
@@ -60,13 +64,14 @@ impl StorageSettings {
     pub fn plan(&self, identifier: &str) -> CheckpointResult<FileStoragePlan> {
         match identifier {
             "hdfs" => HdfsStorageFactory.plan(self),
+            CKPT_IDENTIFIER => CkptStorageFactory.plan(self),
             "localfile" => LocalFileStorageFactory.plan(self),
             other => {
                 CheckpointStorageRegistry::with_builtins().factory(other)?;
                 Err(ConfError::invalid(
                     "seatunnel.engine.checkpoint.storage.type",
                     other,
-                    "only the file-based storage types hdfs and localfile have these settings",
+                    "only the file-based storage types hdfs, ckpt and localfile have these settings",
                 )
                 .into())
             }
@@ -209,6 +214,88 @@ impl CheckpointStorageFactory for HdfsStorageFactory {
     }
 }
 
+/// ckpt's own SeaTunnel plugin (`type: ckpt`, the jar of `bindings/seatunnel`): the same
+/// storage and plugin-config as [`HdfsStorageFactory`] under its own identifier, so the `ckpt`
+/// command reads the `seatunnel.yaml` the engine runs with that plugin.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CkptStorageFactory;
+
+impl CkptStorageFactory {
+    /// Validates the settings (see [`StorageSettings::plan`]).
+    pub fn plan(&self, settings: &StorageSettings) -> CheckpointResult<FileStoragePlan> {
+        let mut plan = HdfsStorageFactory.plan(settings)?;
+        plan.identifier = CKPT_IDENTIFIER;
+        Ok(plan)
+    }
+}
+
+#[async_trait]
+impl CheckpointStorageFactory for CkptStorageFactory {
+    fn identifier(&self) -> &str {
+        CKPT_IDENTIFIER
+    }
+
+    async fn create(
+        &self,
+        settings: &StorageSettings,
+    ) -> CheckpointResult<Arc<dyn CheckpointStorage>> {
+        Ok(Arc::new(HdfsStorageFactory.create_file_storage(settings).await?))
+    }
+}
+
+impl FileStorage {
+    /// Opens the general storage (SeaTunnel's `hdfs` plugin, and ckpt's own `ckpt` plugin) from
+    /// a flat plugin-config map, the `seatunnel.engine.checkpoint.storage.plugin-config` of
+    /// `seatunnel.yaml`: `storage.type` (local, hdfs, s3, oss), `namespace`, `fs.defaultFS`,
+    /// `seatunnel.hadoop.*`, the S3/OSS keys and ckpt's own `ckpt.*` keys, validated exactly as
+    /// [`StorageSettings::plan`] does, with `HADOOP_CONF_DIR` from the environment. Warnings
+    /// (misspelt or ignored keys) are logged.
+    ///
+    /// `max_retained` keeps at most that many checkpoints per job and pipeline; `None` leaves
+    /// retention to the caller (SeaTunnel's checkpoint coordinator deletes superseded
+    /// checkpoints itself). `Some(0)` is a configuration error.
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use ckpt::checkpoint::{CheckpointStorage, FileStorage, PipelineState};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let plugin_config = BTreeMap::from([
+    ///     ("storage.type".to_string(), "local".to_string()),
+    ///     ("namespace".to_string(), format!("{}/", dir.path().display())),
+    /// ]);
+    /// let runtime = tokio::runtime::Runtime::new()?;
+    /// runtime.block_on(async {
+    ///     let storage = FileStorage::from_plugin_config(plugin_config, None).await?;
+    ///     let state = PipelineState {
+    ///         job_id: "42".into(),
+    ///         pipeline_id: 1,
+    ///         checkpoint_id: 7,
+    ///         states: vec![1, 2, 3].into(),
+    ///     };
+    ///     storage.store_checkpoint(&state).await?;
+    ///     let latest = storage.get_latest_checkpoint_by_pipeline("42", 1).await?;
+    ///     assert_eq!(latest.map(|s| s.checkpoint_id), Some(7));
+    ///     Ok::<_, ckpt::checkpoint::CheckpointError>(())
+    /// })?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn from_plugin_config(
+        plugin_config: BTreeMap<String, String>,
+        max_retained: Option<usize>,
+    ) -> CheckpointResult<FileStorage> {
+        let settings = StorageSettings::new(plugin_config, max_retained.unwrap_or(1));
+        let mut plan = HdfsStorageFactory.plan(&settings)?;
+        plan.options.max_retained = max_retained;
+        for warning in &plan.warnings {
+            warn!("{warning}");
+        }
+        plan.open(&settings.filesystems).await
+    }
+}
+
 /// The legacy native local storage (SeaTunnel's `localfile`): same layout, on local disk under
 /// `namespace` (default `/tmp/seatunnel/checkpoint/`). Unlike Java's, its writes are atomic.
 #[derive(Debug, Clone, Copy, Default)]
@@ -287,7 +374,7 @@ impl CheckpointStorageRegistry {
         Self::default()
     }
 
-    /// The built-ins: `hdfs` and `localfile`.
+    /// The built-ins: `hdfs`, `localfile` and `ckpt` (the general storage under ckpt's plugin name).
     pub fn with_builtins() -> Self {
         let mut registry = Self::new();
         registry
@@ -296,6 +383,9 @@ impl CheckpointStorageRegistry {
         registry
             .factories
             .insert("localfile".into(), Arc::new(LocalFileStorageFactory));
+        registry
+            .factories
+            .insert(CKPT_IDENTIFIER.into(), Arc::new(CkptStorageFactory));
         registry
     }
 

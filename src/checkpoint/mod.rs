@@ -18,7 +18,8 @@ use crate::conf::ConfError;
 use crate::fs::FsError;
 
 pub use factory::{
-    CHECKSUM_KEY, CheckpointStorageFactory, CheckpointStorageRegistry, FileStoragePlan,
+    CHECKSUM_KEY, CKPT_IDENTIFIER, CheckpointStorageFactory, CheckpointStorageRegistry,
+    CkptStorageFactory, FileStoragePlan,
     HdfsStorageFactory, LOCALFILE_DEFAULT_NAMESPACE, LocalFileStorageFactory, StorageSettings,
     TEMP_GRACE_KEY,
 };
