@@ -269,7 +269,7 @@ fn pipeline_state(
 }
 
 /// `String store(long, String jobId, int pipelineId, long checkpointId, byte[] states)`:
-/// stores durably, returns the file's path.
+/// stores durably, returns the file's name.
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_dev_ckpt_seatunnel_NativeStorage_store<'caller>(
     mut unowned_env: EnvUnowned<'caller>,
@@ -285,7 +285,9 @@ pub extern "system" fn Java_dev_ckpt_seatunnel_NativeStorage_store<'caller>(
             let storage = storage(handle)?;
             let state = pipeline_state(env, &job_id, pipeline_id, checkpoint_id, &states)?;
             let stored = block_on(storage.store_checkpoint(&state))?;
-            Ok(env.new_string(stored.path)?)
+            // As the hdfs plugin: the file's name, not its path.
+            let name = stored.path.rsplit('/').next().unwrap_or(&stored.path);
+            Ok(env.new_string(name)?)
         })
         .resolve::<ThrowStorageException>()
 }
@@ -392,7 +394,8 @@ pub extern "system" fn Java_dev_ckpt_seatunnel_NativeStorage_getOfPipeline<'call
         .resolve::<ThrowStorageException>()
 }
 
-/// `PipelineState get(long, String jobId, int pipelineId, long checkpointId)`.
+/// `PipelineState get(long, String jobId, int pipelineId, long checkpointId)`: null when the
+/// job has no checkpoint at all.
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_dev_ckpt_seatunnel_NativeStorage_get<'caller>(
     mut unowned_env: EnvUnowned<'caller>,
@@ -406,9 +409,26 @@ pub extern "system" fn Java_dev_ckpt_seatunnel_NativeStorage_get<'caller>(
         .with_env(|env| -> BridgeResult<JObject<'caller>> {
             let storage = storage(handle)?;
             let job = string(env, &job_id, "the job id")?;
-            let state = block_on(storage.get_checkpoint(&job, pipeline_id, checkpoint_id))?;
-            let class = env.find_class(PIPELINE_STATE_CLASS)?;
-            java_state(env, &class, &state)
+            let rt = runtime()?;
+            let found = rt.block_on(async {
+                match storage.get_checkpoint(&job, pipeline_id, checkpoint_id).await {
+                    // As the hdfs plugin: null for a job without checkpoints, an exception for
+                    // a missing checkpoint of a job that has some.
+                    Err(CheckpointError::NotFound { .. })
+                        if storage.list_checkpoints(&job).await?.is_empty() =>
+                    {
+                        Ok(None)
+                    }
+                    other => other.map(Some),
+                }
+            })?;
+            match found {
+                Some(state) => {
+                    let class = env.find_class(PIPELINE_STATE_CLASS)?;
+                    java_state(env, &class, &state)
+                }
+                None => Ok(JObject::null()),
+            }
         })
         .resolve::<ThrowStorageException>()
 }
