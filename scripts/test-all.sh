@@ -51,7 +51,7 @@ if [ "$what" = all ]; then
     log "API docs build without warnings"
     RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features -q
     log "default build without optional features still compiles"
-    cargo build --no-default-features
+    cargo build --no-default-features -p ckpt
 fi
 
 unset CKPT_ALLOW_SKIP
@@ -85,6 +85,14 @@ assert report["runs"]["java"][0]["implementation"] == "java"
 assert {m["metric"] for m in report["medians"]} >= {"p50 ms", "p99 ms", "MiB/s", "peak RSS MiB", "wall s"}
 PY
     rm -f "$smoke_json"
+fi
+
+if [ "$what" = all ] || [ "$what" = local ]; then
+    # The SeaTunnel plugin jar (bindings/seatunnel) with the debug native library: its JUnit
+    # suite runs the CheckpointStorage interface against the ckpt plugin and SeaTunnel's own
+    # hdfs plugin 2.3.8 on local disk.
+    log "SeaTunnel plugin: JUnit suite (ckpt and SeaTunnel's hdfs plugin)"
+    scripts/seatunnel-plugin.sh --debug >/dev/null
 fi
 
 if [ "$what" = all ]; then

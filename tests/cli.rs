@@ -811,3 +811,31 @@ fn configuration_is_validated_once_per_command() {
         );
     }
 }
+
+/// `type: ckpt` (ckpt's own SeaTunnel plugin) takes the `hdfs` plugin's plugin-config: the
+/// command reads the seatunnel.yaml the engine runs with that plugin, on the same namespace.
+#[test]
+fn ckpt_storage_type_is_the_general_storage() {
+    let env = Env::new();
+    let hdfs_cfg = env.config("3", "/");
+    let text = std::fs::read_to_string(&hdfs_cfg).unwrap();
+    let ckpt_cfg = env.write(
+        "ckpt.yaml",
+        text.replace("type: hdfs\n", "type: ckpt\n").as_bytes(),
+    );
+    assert_ne!(text, std::fs::read_to_string(&ckpt_cfg).unwrap());
+    let states = env.write("s.bin", b"through the plugin");
+    env.ckpt(&ckpt_cfg)
+        .args(["store", "77", "1", "1", "--from"])
+        .arg(&states)
+        .assert()
+        .success();
+    env.ckpt(&ckpt_cfg)
+        .args(["config", "check"])
+        .assert()
+        .success();
+    let via_hdfs = env.json(&hdfs_cfg, &["latest", "77"]);
+    assert_eq!(via_hdfs[0]["checkpoint_id"], 1);
+    let via_ckpt = env.json(&ckpt_cfg, &["latest", "77"]);
+    assert_eq!(via_ckpt, via_hdfs);
+}

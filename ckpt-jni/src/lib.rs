@@ -5,11 +5,11 @@
 //! - One Tokio runtime per process, built on first use, shared by every storage; Java threads
 //!   block on it (they are never Tokio workers).
 //! - No panic crosses into the JVM: every entry point runs inside
-//!   [`jni::EnvUnowned::with_env`] (which catches unwinding) and the [`ThrowStorageException`]
+//!   [`jni::EnvUnowned::with_env`] (which catches unwinding) and the `ThrowStorageException`
 //!   policy turns errors and panics into
 //!   `org.apache.seatunnel.engine.checkpoint.storage.exception.CheckpointStorageException`
 //!   carrying ckpt's message.
-//! - States cross as `byte[]`: one copy in (the Java array into [`bytes::Bytes`]), one copy
+//! - States cross as `byte[]`: one copy in (the Java array into the state's bytes), one copy
 //!   out (the decoded state into a new Java array).
 //! - A storage is a `jlong` handle: a leaked `Box<Arc<FileStorage>>`, freed by `close`. The
 //!   Java class guarantees no call uses a handle after (or during) its `close`.
@@ -258,7 +258,9 @@ fn pipeline_state(
     states: &JByteArray<'_>,
 ) -> BridgeResult<PipelineState> {
     if states.is_null() {
-        return Err(BridgeError::Invalid("the checkpoint's states are null".into()));
+        return Err(BridgeError::Invalid(
+            "the checkpoint's states are null".into(),
+        ));
     }
     Ok(PipelineState {
         job_id: string(env, job_id, "the job id")?,
@@ -411,7 +413,10 @@ pub extern "system" fn Java_dev_ckpt_seatunnel_NativeStorage_get<'caller>(
             let job = string(env, &job_id, "the job id")?;
             let rt = runtime()?;
             let found = rt.block_on(async {
-                match storage.get_checkpoint(&job, pipeline_id, checkpoint_id).await {
+                match storage
+                    .get_checkpoint(&job, pipeline_id, checkpoint_id)
+                    .await
+                {
                     // As the hdfs plugin: null for a job without checkpoints, an exception for
                     // a missing checkpoint of a job that has some.
                     Err(CheckpointError::NotFound { .. })

@@ -239,7 +239,9 @@ impl CheckpointStorageFactory for CkptStorageFactory {
         &self,
         settings: &StorageSettings,
     ) -> CheckpointResult<Arc<dyn CheckpointStorage>> {
-        Ok(Arc::new(HdfsStorageFactory.create_file_storage(settings).await?))
+        Ok(Arc::new(
+            HdfsStorageFactory.create_file_storage(settings).await?,
+        ))
     }
 }
 

@@ -19,9 +19,8 @@ use crate::fs::FsError;
 
 pub use factory::{
     CHECKSUM_KEY, CKPT_IDENTIFIER, CheckpointStorageFactory, CheckpointStorageRegistry,
-    CkptStorageFactory, FileStoragePlan,
-    HdfsStorageFactory, LOCALFILE_DEFAULT_NAMESPACE, LocalFileStorageFactory, StorageSettings,
-    TEMP_GRACE_KEY,
+    CkptStorageFactory, FileStoragePlan, HdfsStorageFactory, LOCALFILE_DEFAULT_NAMESPACE,
+    LocalFileStorageFactory, StorageSettings, TEMP_GRACE_KEY,
 };
 pub use file_storage::{
     CheckpointEntry, CommitProtocol, FileStorage, FileStorageOptions, PruneReport, Restore,
