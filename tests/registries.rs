@@ -50,7 +50,7 @@ async fn storage_plugins_register_and_duplicates_or_unknowns_are_errors() {
     );
     assert_eq!(
         registry.identifiers(),
-        vec!["dir-plugin", "hdfs", "localfile"]
+        vec!["ckpt", "dir-plugin", "hdfs", "localfile"]
     );
 
     let settings = StorageSettings::new(
