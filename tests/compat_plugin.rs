@@ -125,6 +125,56 @@ async fn exchange(
     let all: Vec<Seen> = java.states(&["all", "4002"]);
     assert_eq!(all.len(), 3, "{all:?}");
 
+    // Writers interleaved, with ckpt's retention running (max-retained 2): Java and ckpt store
+    // the checkpoints of one pipeline in turn; after each store both see it as the latest, and
+    // at the end ckpt's retention has kept the newest two of both writers' files.
+    let retaining = FileStorage::new(
+        fs.clone(),
+        namespace.clone(),
+        FileStorageOptions {
+            max_retained: Some(2),
+            ..FileStorageOptions::default()
+        },
+    );
+    for id in 1..=6 {
+        let s = state("4020", 1, id, 64 + id as usize);
+        if id % 2 == 1 {
+            java.store(work, &s);
+        } else {
+            // Java's files are named by its clock: let the millisecond pass.
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            retaining.store_checkpoint(&s).await.unwrap();
+        }
+        let ours = retaining
+            .get_latest_checkpoint_by_pipeline("4020", 1)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            Seen::of(&ours),
+            Seen::of(&s),
+            "ckpt's latest after store {id}"
+        );
+        assert_eq!(
+            java.states(&["latest", "4020", "1"]),
+            vec![Seen::of(&s)],
+            "Java's latest after store {id}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let mut kept: Vec<i64> = java
+        .states(&["pipeline", "4020", "1"])
+        .iter()
+        .map(|s| s.checkpoint)
+        .collect();
+    kept.sort();
+    assert_eq!(
+        kept,
+        vec![5, 6],
+        "retention kept the newest two of both writers"
+    );
+    java.must(&["delete-job", "4020"]);
+
     // Two files of one pipeline in the same millisecond. ckpt takes the smaller file name (the
     // one an HDFS listing, sorted by name, shows first). Java keeps the first it lists (a
     // strictly newer time replaces it): on HDFS that is the same file; on local disk it is the
