@@ -552,14 +552,12 @@ async fn verify(storage: &FileStorage, out: Output) -> Result<u8, Failure> {
     Ok(if clean { 0 } else { 1 })
 }
 
-/// What SeaTunnel's own hdfs plugin makes of the plugin-config, and key by key how ckpt's
-/// reading compares (secrets redacted).
-fn seatunnel_comparison(
-    plugin_config: &BTreeMap<String, String>,
-    plugin: &ckpt::conf::PluginConfig,
+/// What SeaTunnel's own hdfs plugin makes of the plugin-config (secrets redacted), without
+/// the key-by-key comparison `keys`, which the caller adds or prints.
+fn seatunnel_summary(
+    reading: &ckpt::conf::SeatunnelReading,
+    keys: &[ckpt::conf::KeyComparison],
 ) -> serde_json::Value {
-    let reading = ckpt::conf::seatunnel_reading(plugin_config);
-    let keys = ckpt::conf::compare_keys(plugin_config, &reading, plugin);
     let hadoop: BTreeMap<&str, String> = reading
         .hadoop
         .iter()
@@ -573,7 +571,6 @@ fn seatunnel_comparison(
         "hadoop": hadoop,
         "error": reading.error,
         "differences": keys.iter().filter(|k| k.difference.is_some()).count(),
-        "keys": keys,
     })
 }
 
@@ -624,30 +621,27 @@ fn config_check(prepared: &Prepared, out: Output) -> Result<u8, Failure> {
             "namespace": format!("{}/", plan.namespace.to_string().trim_end_matches('/')),
         }),
     };
-    if let Some(plugin) = &plan.plugin {
-        effective["seatunnel_plugin"] =
-            seatunnel_comparison(&loaded.checkpoint.storage.plugin_config, plugin);
-    }
+    let keys = plan.plugin.as_ref().map(|plugin| {
+        let plugin_config = &loaded.checkpoint.storage.plugin_config;
+        let reading = ckpt::conf::seatunnel_reading(plugin_config);
+        let keys = ckpt::conf::compare_keys(plugin_config, &reading, plugin);
+        effective["seatunnel_plugin"] = seatunnel_summary(&reading, &keys);
+        keys
+    });
     if out.json {
+        if let Some(keys) = &keys {
+            effective["seatunnel_plugin"]["keys"] = serde_json::json!(keys);
+        }
         out.json(&effective)?;
     } else {
         // The key-by-key comparison reads better as text than as YAML.
-        let keys = effective
-            .get_mut("seatunnel_plugin")
-            .and_then(|s| s.as_object_mut())
-            .and_then(|s| s.remove("keys"));
         let text = serde_yaml_ng::to_string(&effective).map_err(|e| Failure {
             code: 1,
             message: e.to_string(),
         })?;
         out.line(text.trim_end())?;
-        if let Some(keys) = keys {
-            let keys: Vec<ckpt::conf::KeyComparison> =
-                serde_json::from_value(keys).map_err(|e| Failure {
-                    code: 1,
-                    message: e.to_string(),
-                })?;
-            print_key_comparison(&out, &keys)?;
+        if let Some(keys) = &keys {
+            print_key_comparison(&out, keys)?;
         }
         out.hint("configuration is valid")?;
     }

@@ -35,7 +35,7 @@ pub struct SeatunnelReading {
 }
 
 /// One plugin-config key: what SeaTunnel's plugin does with it and what ckpt does.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct KeyComparison {
     /// The plugin-config key.
     pub key: String,
@@ -265,27 +265,24 @@ fn compare_key(
             ),
         ),
         _ => {
-            let st_does = match hadoop_key_set_by_seatunnel(key, st_type, &st.hadoop) {
-                Some(hadoop_key) if st.error.is_none() => format!("sets Hadoop key {hadoop_key}"),
-                _ => "ignored".to_string(),
-            };
+            let st_key = hadoop_key_set_by_seatunnel(key, st_type, &st.hadoop)
+                .filter(|_| st.error.is_none());
             let ckpt_key = key.strip_prefix(HADOOP_KEY_PREFIX).unwrap_or(key);
-            let ckpt_does = if ckpt_key.is_empty() {
-                "ignored (names no Hadoop key)".to_string()
-            } else if key == "fs.defaultFS"
-                && matches!(ckpt_type, StorageType::S3 | StorageType::Oss)
-            {
-                "ignored (the bucket is the file system root)".to_string()
-            } else {
-                format!("sets Hadoop key {ckpt_key} for the {ckpt_type} file system")
-            };
-            if key == "fs.defaultFS" && st_does == "ignored" && ckpt_does.starts_with("ignored") {
+            let bucket_is_root =
+                key == "fs.defaultFS" && matches!(ckpt_type, StorageType::S3 | StorageType::Oss);
+            if bucket_is_root && st_key.is_none() {
                 return same("ignored (the bucket is the file system root)".to_string());
             }
-            let st_norm = st_does.strip_prefix("sets Hadoop key ");
-            let ckpt_norm = ckpt_does
-                .strip_prefix("sets Hadoop key ")
-                .and_then(|rest| rest.split(' ').next());
+            let ckpt_sets = (!ckpt_key.is_empty() && !bucket_is_root).then_some(ckpt_key);
+            let st_does = match &st_key {
+                Some(k) => format!("sets Hadoop key {k}"),
+                None => "ignored".to_string(),
+            };
+            let ckpt_does = match ckpt_sets {
+                Some(k) => format!("sets Hadoop key {k} for the {ckpt_type} file system"),
+                None if ckpt_key.is_empty() => "ignored (names no Hadoop key)".to_string(),
+                None => "ignored (the bucket is the file system root)".to_string(),
+            };
             // Both set the key, but a failover proxy provider ckpt does not implement (or one
             // Java cannot load) is behaviour, not text: say what each does with the class.
             let provider_note = ckpt_key
@@ -294,13 +291,9 @@ fn compare_key(
                     let value = plugin.get(key).map(String::as_str).unwrap_or("");
                     check_proxy_provider(key, ns, value)
                 });
-            let difference = if let Some(note) = provider_note {
-                Some(note)
-            } else if st_norm.is_some() && st_norm == ckpt_norm {
-                None
-            } else {
-                Some(hadoop_key_difference(key, st, ckpt))
-            };
+            let same_key = st_key.is_some() && st_key.as_deref() == ckpt_sets;
+            let difference = provider_note
+                .or_else(|| (!same_key).then(|| hadoop_key_difference(key, st, ckpt)));
             (st_does, ckpt_does, difference)
         }
     }
