@@ -306,8 +306,8 @@ fn hadoop_key_set_by_seatunnel(
     hadoop: &BTreeMap<String, String>,
 ) -> Option<String> {
     match st_type {
+        "local" | "hdfs" if key == "fs.defaultFS" => Some(key.to_string()),
         "local" => None,
-        "hdfs" if key == "fs.defaultFS" => Some(key.to_string()),
         "hdfs" => key
             .starts_with(HADOOP_KEY_PREFIX)
             .then(|| key.replace(HADOOP_KEY_PREFIX, "")),
@@ -607,6 +607,15 @@ mod tests {
             (provider, quoted.trim_end_matches('"')),
         ]);
         assert!(row(&rows, provider).difference.is_none());
+    }
+
+    #[test]
+    fn local_fs_default_fs_is_set_by_both() {
+        // LocalConfiguration takes fs.defaultFS from plugin-config (file:/// by default).
+        let rows = compare(&[("storage.type", "local"), ("fs.defaultFS", "file:///")]);
+        let row = row(&rows, "fs.defaultFS");
+        assert_eq!(row.seatunnel, "sets Hadoop key fs.defaultFS");
+        assert!(row.difference.is_none(), "{row:#?}");
     }
 
     #[test]
